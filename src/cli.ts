@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+/**
+ * @module cli
+ * `cloudreve-sim`: command-line flags and environment variables → options → a listening
+ * simulator, with a start-up banner and one log line per request.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CLOCK_MODES, type ClockMode } from './engine/clock.js';
+import { EDITIONS, LOG_LEVELS, type LogLevel, type SimulatorOptions } from './options.js';
+import type { Edition } from './services/context.js';
+import { createSimulator, DEFAULT_HOST, DEFAULT_PORT, type Simulator } from './simulator.js';
+
+export const HELP = `Usage: cloudreve-sim [options]
+
+Runs a simulated Cloudreve v4 server (Workflow API, sign-in) under /api/v4.
+
+Options (each also read from the environment variable shown):
+  --port <n>            port to listen on, 0 = any free port      CLOUDREVE_SIM_PORT (${DEFAULT_PORT})
+  --host <addr>         address to listen on                       CLOUDREVE_SIM_HOST (${DEFAULT_HOST})
+  --fixtures <dir>      folder with site.yaml and accounts.yaml    CLOUDREVE_SIM_FIXTURES (bundled)
+  --accounts <file>     accounts file instead of the fixtures' one CLOUDREVE_SIM_ACCOUNTS
+  --data-dir <dir>      where user drives live                     CLOUDREVE_SIM_DATA_DIR (a temporary folder)
+  --seed <text>         make ids, secrets and generated data reproducible   CLOUDREVE_SIM_SEED
+  --strict              check every response against the contract (500 on mismatch)  CLOUDREVE_SIM_STRICT
+  --clock <mode>        ${CLOCK_MODES.join(' | ')}                             CLOUDREVE_SIM_CLOCK (real)
+  --speed <x>           simulated time per real time on the real clock      CLOUDREVE_SIM_SPEED (1)
+  --edition <name>      ${EDITIONS.join(' | ')}                           CLOUDREVE_SIM_EDITION (community)
+  --jwt-secret <text>   token signing secret                       CLOUDREVE_SIM_JWT_SECRET (random)
+  --access-ttl <s>      access-token lifetime in seconds           CLOUDREVE_SIM_ACCESS_TTL (3600)
+  --refresh-ttl <s>     refresh-token lifetime in seconds          CLOUDREVE_SIM_REFRESH_TTL (1209600)
+  --debug               add raw error text ("error") to error envelopes     CLOUDREVE_SIM_DEBUG
+  --log-level <level>   ${LOG_LEVELS.join(' | ')}   CLOUDREVE_SIM_LOG_LEVEL (info)
+  -h, --help            show this help
+`;
+
+export interface CliConfig {
+  help: boolean;
+  port: number;
+  host: string;
+  options: SimulatorOptions;
+}
+
+const FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  fixtures: { type: 'string' },
+  accounts: { type: 'string' },
+  'data-dir': { type: 'string' },
+  seed: { type: 'string' },
+  strict: { type: 'boolean' },
+  clock: { type: 'string' },
+  speed: { type: 'string' },
+  edition: { type: 'string' },
+  'jwt-secret': { type: 'string' },
+  'access-ttl': { type: 'string' },
+  'refresh-ttl': { type: 'string' },
+  debug: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const envName = (flag: string) => `CLOUDREVE_SIM_${flag.toUpperCase().replace(/-/g, '_')}`;
+
+/** Reads flags, falling back to environment variables. Throws with a usage hint on bad input. */
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): CliConfig {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nRun cloudreve-sim --help for the options.`);
+  }
+  const get = (flag: keyof typeof FLAGS): string | undefined => {
+    const v = values[flag];
+    if (typeof v === 'string') return v;
+    return env[envName(flag)] || undefined;
+  };
+  const bool = (flag: keyof typeof FLAGS): boolean | undefined => {
+    if (values[flag] === true) return true;
+    const e = env[envName(flag)];
+    return e === undefined || e === '' ? undefined : ['1', 'true', 'yes', 'on'].includes(e.toLowerCase());
+  };
+  const num = (flag: keyof typeof FLAGS, integer: boolean): number | undefined => {
+    const text = get(flag);
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (text.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+      throw new Error(`Invalid --${flag} ${JSON.stringify(text)}: expected ${integer ? 'a whole number' : 'a number'}.`);
+    }
+    return n;
+  };
+  const choice = <T extends string>(flag: keyof typeof FLAGS, allowed: readonly T[]): T | undefined => {
+    const v = get(flag);
+    if (v !== undefined && !allowed.includes(v as T)) {
+      throw new Error(`Invalid --${flag} ${JSON.stringify(v)}: use one of ${allowed.join(', ')}.`);
+    }
+    return v as T | undefined;
+  };
+
+  const port = num('port', true) ?? DEFAULT_PORT;
+  if (port < 0 || port > 65535) throw new Error(`Invalid --port ${port}: use 0 to 65535.`);
+  const options: SimulatorOptions = {
+    clock: choice<ClockMode>('clock', CLOCK_MODES) ?? 'real',
+    edition: choice<Edition>('edition', EDITIONS) ?? 'community',
+    logLevel: choice<LogLevel>('log-level', LOG_LEVELS) ?? 'info',
+    strict: bool('strict') ?? false,
+    debug: bool('debug') ?? false,
+  };
+  const set = <K extends keyof SimulatorOptions>(key: K, value: SimulatorOptions[K] | undefined) => {
+    if (value !== undefined) options[key] = value;
+  };
+  set('fixtures', get('fixtures'));
+  set('accounts', get('accounts'));
+  set('dataDir', get('data-dir'));
+  set('seed', get('seed'));
+  set('speed', num('speed', false));
+  set('jwtSecret', get('jwt-secret'));
+  set('accessTokenTtl', num('access-ttl', true));
+  set('refreshTokenTtl', num('refresh-ttl', true));
+  return { help: values.help === true, port, host: get('host') ?? DEFAULT_HOST, options };
+}
+
+/** The start-up banner: where the simulator listens and how to sign in. */
+export function banner(sim: Simulator, url: string): string {
+  const accounts = sim.accounts.users
+    .filter((u) => u.status === 'active')
+    .map((u) => `    ${u.email.padEnd(26)} ${u.password.padEnd(12)} ${u.group.name}`)
+    .join('\n');
+  return [
+    `Cloudreve Workflow Simulator ${sim.options.version} (${sim.options.edition}, ${sim.options.clock} clock)`,
+    `  API:        ${url}/api/v4`,
+    `  Try:        curl ${url}/api/v4/site/ping`,
+    `  Accounts:   email                      password     group`,
+    accounts,
+    `  Data:       ${sim.dataDir}`,
+    '',
+  ].join('\n');
+}
+
+/** Starts the simulator as the CLI does and resolves once it listens. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, out = process.stdout): Promise<Simulator | undefined> {
+  const config = parseCli(argv, env);
+  if (config.help) {
+    out.write(HELP);
+    return undefined;
+  }
+  const sim = createSimulator(config.options);
+  const url = await sim.listen(config.port, config.host);
+  out.write(banner(sim, url));
+  return sim;
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (sim) => {
+      if (!sim) return;
+      const stop = () => {
+        sim.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    },
+    (err: Error) => {
+      process.stderr.write(`cloudreve-sim: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,91 @@
+/**
+ * @module contract
+ * The OpenAPI contract (`openapi/cloudreve-v4.yaml`) loaded for the HTTP layer, and the types
+ * generated from it (`openapi.gen.ts`, made by `npm run generate:types`; never edit by hand).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import type { components, operations } from './openapi.gen.js';
+
+export type { components, operations, paths } from './openapi.gen.js';
+
+export type Schemas = components['schemas'];
+export type OperationId = keyof operations;
+
+type JsonResponse<K extends OperationId> = operations[K]['responses'][200]['content']['application/json'];
+/** The success envelope of an operation. */
+export type SuccessEnvelope<K extends OperationId> = Extract<JsonResponse<K>, { code: 0 }>;
+/** What a handler returns: the success `data`, or undefined for operations without it. */
+export type SuccessData<K extends OperationId> = SuccessEnvelope<K> extends { data: infer D } ? D : undefined;
+/** The parsed JSON body of an operation (after binding). */
+export type RequestBody<K extends OperationId> = operations[K] extends {
+  requestBody: { content: { 'application/json': infer B } };
+}
+  ? B
+  : undefined;
+/** The parsed query of an operation (after binding). */
+export type RequestQuery<K extends OperationId> = operations[K] extends { parameters: { query?: infer Q } }
+  ? NonNullable<Q>
+  : never;
+
+/** Where the contract file lives inside the package. */
+export const CONTRACT_FILE = fileURLToPath(new URL('../../openapi/cloudreve-v4.yaml', import.meta.url));
+
+/** A loosely typed view of the OpenAPI document, enough to walk it. */
+export interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, OpenApiOperation | unknown>>;
+  components: { schemas: Record<string, JsonSchema>; parameters?: Record<string, OpenApiParameter> };
+  [key: string]: unknown;
+}
+
+export interface OpenApiOperation {
+  operationId: string;
+  parameters?: Array<OpenApiParameter | { $ref: string }>;
+  requestBody?: { content: { 'application/json': { schema: JsonSchema } } };
+  security?: unknown[];
+  'x-cr-guards'?: string[];
+  'x-cr-edition'?: 'pro';
+  [key: string]: unknown;
+}
+
+export interface OpenApiParameter {
+  name: string;
+  in: 'query' | 'path' | 'header';
+  required?: boolean;
+  'x-cr-field'?: string;
+  schema: JsonSchema;
+}
+
+export type JsonSchema = Record<string, unknown> & {
+  $ref?: string;
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  'x-cr-field'?: string;
+};
+
+/** Reads and parses the contract. */
+export function loadContract(file: string = CONTRACT_FILE): OpenApiDocument {
+  return parse(readFileSync(file, 'utf8')) as OpenApiDocument;
+}
+
+/** Follows a local `$ref` (`#/components/...`) inside the document. */
+export function resolveRef<T>(doc: OpenApiDocument, node: T | { $ref: string }): T {
+  let cur: unknown = node;
+  const seen = new Set<string>();
+  while (cur && typeof cur === 'object' && '$ref' in cur && typeof cur.$ref === 'string') {
+    const ref = cur.$ref;
+    if (seen.has(ref) || !ref.startsWith('#/')) throw new Error(`Unresolvable $ref ${ref} in the contract.`);
+    seen.add(ref);
+    cur = ref
+      .slice(2)
+      .split('/')
+      .reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
+  }
+  return cur as T;
+}
+
+export const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];

@@ -1,0 +1,8 @@
+/** @module http/routes — the handler table, one entry per contract operation. */
+import { sessionHandlers } from './session.js';
+import { siteHandlers } from './site.js';
+import type { Handlers } from './types.js';
+import { workflowHandlers } from './workflow.js';
+
+export const handlers: Handlers = { ...siteHandlers, ...sessionHandlers, ...workflowHandlers };
+export type { Handler, HandlerCall, Handlers } from './types.js';

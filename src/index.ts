@@ -1,0 +1,17 @@
+/**
+ * @module cloudreve-sim
+ * A simulator of the Cloudreve v4 Workflow API. Import `createSimulator` to run it in-process.
+ */
+
+/* Simulator */
+export { createSimulator, DEFAULT_HOST, DEFAULT_PORT } from './simulator.js';
+
+/* Utils */
+export { ApiError, Code } from './errors.js';
+
+export type { Simulator } from './simulator.js';
+export type { SimulatorOptions, ResolvedOptions, LogLevel } from './options.js';
+export type { Clock, ClockMode } from './engine/clock.js';
+export type { IdCodec, IdTypeName } from './util/ids.js';
+export type { Accounts, Group, User, UserStatus } from './accounts/accounts.js';
+export type { Edition } from './services/context.js';

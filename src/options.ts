@@ -1,0 +1,172 @@
+/**
+ * @module options
+ * Simulator options: defaults, the fixtures' site settings, and early checks that name the
+ * value at fault and the allowed ones.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import type { Logger } from 'pino';
+import { CLOCK_MODES, type ClockMode } from './engine/clock.js';
+import type { Edition } from './services/context.js';
+import { parseUtcOffset } from './util/time.js';
+
+/** The fixtures bundled with the package. */
+export const BUNDLED_FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
+
+export const EDITIONS: readonly Edition[] = ['community', 'pro'];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface SimulatorOptions {
+  /** Folder with `site.yaml` and `accounts.yaml`. Default: the bundled `fixtures/`. */
+  fixtures?: string;
+  /** Accounts file to use instead of `<fixtures>/accounts.yaml`. */
+  accounts?: string;
+  /** Where user drives live. Default: a fresh temporary folder, removed by `close()`. */
+  dataDir?: string;
+  /** Makes ids, secrets and generated data reproducible. */
+  seed?: string;
+  /** Validate every response against the contract; a mismatch is logged and answered with HTTP 500. */
+  strict?: boolean;
+  /** `virtual`: time moves only when told to (default in-process). `real`: wall time (default for the CLI). */
+  clock?: ClockMode;
+  /** Simulated ms per real ms on the real clock. Default 1. */
+  speed?: number;
+  /** Start of simulated time, Unix ms or an RFC 3339 string. */
+  startTime?: number | string;
+  /** `community` (default) or `pro` (serves POST /workflow/reloacte). */
+  edition?: Edition;
+  /** Version reported by GET /site/ping. Default from site.yaml. */
+  version?: string;
+  /** Hash id salt. Default from site.yaml. */
+  hashSalt?: string;
+  /** JWT signing secret. Default: derived from `seed`, else random per simulator. */
+  jwtSecret?: string;
+  /** UTC offset of timestamps ("Z" or "±HH:MM"). Default from site.yaml. */
+  utcOffset?: string;
+  /** Access-token lifetime in seconds. Default from site.yaml (3600). */
+  accessTokenTtl?: number;
+  /** Refresh-token lifetime in seconds. Default from site.yaml (1 209 600). */
+  refreshTokenTtl?: number;
+  /** Add the raw internal error text (`error`) to error envelopes, like a debug-mode server. */
+  debug?: boolean;
+  /** Largest request body in bytes. Default 1 MiB. */
+  bodyLimit?: number;
+  /** A pino logger to use, or the level of the simulator's own logger. Default level `silent`. */
+  logger?: Logger;
+  logLevel?: LogLevel;
+}
+
+export interface ResolvedOptions {
+  fixtures: string;
+  accountsFile: string;
+  dataDir: string | undefined;
+  seed: string | undefined;
+  strict: boolean;
+  clock: ClockMode;
+  speed: number;
+  startTime: number | undefined;
+  edition: Edition;
+  version: string;
+  hashSalt: string;
+  jwtSecret: Uint8Array;
+  utcOffsetMinutes: number;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  debug: boolean;
+  bodyLimit: number;
+  logLevel: LogLevel;
+}
+
+interface SiteFile {
+  version?: string;
+  hash_id_salt?: string;
+  utc_offset?: string;
+  access_token_ttl?: number;
+  refresh_token_ttl?: number;
+}
+
+function invalid(name: string, value: unknown, fix: string): never {
+  throw new TypeError(`Invalid option ${name}: ${JSON.stringify(value)}. ${fix}`);
+}
+
+function positiveInt(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    invalid(name, value, 'Use a positive whole number.');
+  }
+  return value;
+}
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) invalid(name, value, `Use one of: ${allowed.join(', ')}.`);
+  return value as T;
+}
+
+function readSite(file: string): SiteFile {
+  try {
+    const doc = parse(readFileSync(file, 'utf8')) as unknown;
+    return doc && typeof doc === 'object' ? (doc as SiteFile) : {};
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new TypeError(`Failed to read site settings ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Applies defaults and checks every option; throws a TypeError naming the first bad one. */
+export function resolveOptions(o: SimulatorOptions = {}): ResolvedOptions {
+  const fixtures = path.resolve(o.fixtures ?? BUNDLED_FIXTURES);
+  const site = readSite(path.join(fixtures, 'site.yaml'));
+  const seed = o.seed;
+
+  let startTime: number | undefined;
+  if (o.startTime !== undefined) {
+    startTime = typeof o.startTime === 'number' ? o.startTime : Date.parse(o.startTime);
+    if (!Number.isFinite(startTime)) invalid('startTime', o.startTime, 'Use Unix milliseconds or an RFC 3339 time.');
+  }
+  const speed = o.speed ?? 1;
+  if (typeof speed !== 'number' || !Number.isFinite(speed) || speed <= 0) invalid('speed', speed, 'Use a positive number (1 = real time).');
+
+  const secretText = o.jwtSecret;
+  const jwtSecret =
+    secretText !== undefined
+      ? new TextEncoder().encode(secretText)
+      : seed !== undefined
+        ? createHash('sha256').update(`cloudreve-sim jwt\0${seed}`).digest()
+        : randomBytes(32);
+  if (secretText !== undefined && secretText.length === 0) invalid('jwtSecret', secretText, 'Use a non-empty string.');
+
+  const offset = o.utcOffset ?? site.utc_offset ?? 'Z';
+  let utcOffsetMinutes: number;
+  try {
+    utcOffsetMinutes = parseUtcOffset(offset);
+  } catch (err) {
+    invalid('utcOffset', offset, (err as Error).message);
+  }
+
+  const hashSalt = o.hashSalt ?? site.hash_id_salt ?? '';
+  if (typeof hashSalt !== 'string') invalid('hashSalt', hashSalt, 'Use a string.');
+
+  return {
+    fixtures,
+    accountsFile: path.resolve(o.accounts ?? path.join(fixtures, 'accounts.yaml')),
+    dataDir: o.dataDir === undefined ? undefined : path.resolve(o.dataDir),
+    seed,
+    strict: o.strict ?? false,
+    clock: oneOf('clock', o.clock ?? 'virtual', CLOCK_MODES),
+    speed,
+    startTime,
+    edition: oneOf('edition', o.edition ?? 'community', EDITIONS),
+    version: o.version ?? site.version ?? '4.18.0',
+    hashSalt,
+    jwtSecret,
+    utcOffsetMinutes,
+    accessTokenTtl: positiveInt('accessTokenTtl', o.accessTokenTtl ?? site.access_token_ttl ?? 3600),
+    refreshTokenTtl: positiveInt('refreshTokenTtl', o.refreshTokenTtl ?? site.refresh_token_ttl ?? 1_209_600),
+    debug: o.debug ?? false,
+    bodyLimit: positiveInt('bodyLimit', o.bodyLimit ?? 1024 * 1024),
+    logLevel: oneOf('logLevel', o.logLevel ?? 'silent', LOG_LEVELS),
+  };
+}

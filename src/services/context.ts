@@ -1,0 +1,30 @@
+/**
+ * @module services/context
+ * What services see of the simulator: its clock, ids, accounts, tokens and site settings.
+ * One context per simulator; services keep no state of their own.
+ */
+import type { Accounts } from '../accounts/accounts.js';
+import type { Clock } from '../engine/clock.js';
+import type { IdCodec } from '../util/ids.js';
+import type { Random } from '../util/random.js';
+import type { TokenService } from './tokens.js';
+
+export type Edition = 'community' | 'pro';
+
+export interface SiteSettings {
+  version: string;
+  edition: Edition;
+  /** Minutes east of UTC for every timestamp written. */
+  utcOffsetMinutes: number;
+}
+
+export interface ServiceContext {
+  readonly clock: Clock;
+  readonly ids: IdCodec;
+  readonly accounts: Accounts;
+  readonly tokens: TokenService;
+  readonly random: Random;
+  readonly site: SiteSettings;
+  /** Root token ids of signed-out sessions: their refresh tokens no longer work. */
+  readonly revokedSessions: Set<string>;
+}

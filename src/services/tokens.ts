@@ -1,0 +1,98 @@
+/**
+ * @module services/tokens
+ * Access and refresh tokens: HS256 JWTs signed with the site secret, with the real server's
+ * claims (spec §2.1, §14). Times come from the simulator clock, so tokens expire on virtual time.
+ */
+import { createHmac } from 'node:crypto';
+import { SignJWT, jwtVerify } from 'jose';
+import type { Clock } from '../engine/clock.js';
+import type { Random } from '../util/random.js';
+import type { User } from '../accounts/accounts.js';
+import type { IdCodec } from '../util/ids.js';
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  /** Unix ms. */
+  accessExpires: number;
+  refreshExpires: number;
+}
+
+export interface VerifiedToken {
+  tokenType: string;
+  sub: string;
+  stateHash?: string;
+  rootTokenId?: string;
+}
+
+export interface TokenServiceOptions {
+  secret: Uint8Array;
+  accessTtlSeconds: number;
+  refreshTtlSeconds: number;
+  clock: Clock;
+  random: Random;
+  ids: IdCodec;
+}
+
+export interface TokenService {
+  issue(user: User, rootTokenId?: string): Promise<TokenPair>;
+  /** Verifies signature, `exp` and `nbf` against the simulator clock; undefined when invalid. */
+  verify(token: string): Promise<VerifiedToken | undefined>;
+  /** The refresh token's `state_hash` for the user's current credentials. */
+  stateHash(user: User): string;
+}
+
+// Any HMAC algorithm verifies, as with the real server; `none` and RSA do not.
+const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
+
+export function createTokenService(o: TokenServiceOptions): TokenService {
+  const sign = (payload: Record<string, unknown>): Promise<string> =>
+    new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(o.secret);
+
+  const stateHash = (user: User): string =>
+    createHmac('sha256', o.secret)
+      .update(`${user.id}\0${user.password}\0${user.credentialVersion}`)
+      .digest('base64');
+
+  return {
+    stateHash,
+    async issue(user, rootTokenId) {
+      const now = o.clock.now();
+      const nowSeconds = Math.floor(now / 1000);
+      const sub = o.ids.encode('user', user.id);
+      const accessExpires = now + o.accessTtlSeconds * 1000;
+      const refreshExpires = now + o.refreshTtlSeconds * 1000;
+      // Claim order as the server writes them: token_type, sub, exp, nbf (no iat).
+      const accessToken = await sign({
+        token_type: 'access',
+        sub,
+        exp: nowSeconds + o.accessTtlSeconds,
+        nbf: nowSeconds,
+      });
+      const refreshToken = await sign({
+        token_type: 'refresh',
+        sub,
+        exp: nowSeconds + o.refreshTtlSeconds,
+        nbf: nowSeconds,
+        state_hash: stateHash(user),
+        root_token_id: rootTokenId ?? o.random.uuid(),
+      });
+      return { accessToken, refreshToken, accessExpires, refreshExpires };
+    },
+    async verify(token) {
+      try {
+        const { payload } = await jwtVerify(token, o.secret, {
+          algorithms: HMAC_ALGORITHMS,
+          currentDate: new Date(o.clock.now()),
+        });
+        if (typeof payload.token_type !== 'string' || typeof payload.sub !== 'string') return undefined;
+        const out: VerifiedToken = { tokenType: payload.token_type, sub: payload.sub };
+        if (typeof payload.state_hash === 'string') out.stateHash = payload.state_hash;
+        if (typeof payload.root_token_id === 'string') out.rootTokenId = payload.root_token_id;
+        return out;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
