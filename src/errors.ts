@@ -87,14 +87,17 @@ export class ApiError extends Error {
     return new ApiError(Code.ParamErr, msg, undefined, { correlationId: false });
   }
 
-  /** The code the response carries: that of the innermost coded error in the cause chain. */
+  /**
+   * The code the response carries: that of the innermost coded error in the cause chain,
+   * looking through wrappers that carry no code (spec §1.4).
+   */
   get effectiveCode(): number {
     let code = this.code;
     let cause: unknown = this.cause;
-    const seen = new Set<unknown>();
-    while (cause instanceof ApiError && !seen.has(cause)) {
+    const seen = new Set<unknown>([this]);
+    while (cause instanceof Error && !seen.has(cause)) {
       seen.add(cause);
-      if (cause.code !== Code.Unset) code = cause.code;
+      if (cause instanceof ApiError && cause.code !== Code.Unset) code = cause.code;
       cause = cause.cause;
     }
     return code;

@@ -41,6 +41,33 @@ export interface Simulator {
 }
 
 export const DEFAULT_PORT = 5212;
+
+/** Builds the state services work on (clock, accounts, ids, tokens…) from resolved options. */
+export function createServiceContext(options: ResolvedOptions): ServiceContext {
+  const clock = createClock({
+    mode: options.clock,
+    speed: options.speed,
+    ...(options.startTime !== undefined ? { start: options.startTime } : {}),
+  });
+  const ids = createIdCodec(options.hashSalt);
+  const random = createRandom(options.seed);
+  return {
+    clock,
+    ids,
+    accounts: loadAccounts(options.accountsFile, clock.now()),
+    random,
+    tokens: createTokenService({
+      secret: options.jwtSecret,
+      accessTtlSeconds: options.accessTokenTtl,
+      refreshTtlSeconds: options.refreshTokenTtl,
+      clock,
+      random,
+      ids,
+    }),
+    site: { version: options.version, edition: options.edition, utcOffsetMinutes: options.utcOffsetMinutes },
+    revokedSessions: new Set(),
+  };
+}
 export const DEFAULT_HOST = '127.0.0.1';
 
 /**
@@ -55,30 +82,8 @@ export const DEFAULT_HOST = '127.0.0.1';
 export function createSimulator(input: SimulatorOptions = {}): Simulator {
   const options = resolveOptions(input);
   const logger = input.logger ?? pino({ level: options.logLevel, name: 'cloudreve-sim' });
-  const clock = createClock({
-    mode: options.clock,
-    speed: options.speed,
-    ...(options.startTime !== undefined ? { start: options.startTime } : {}),
-  });
-  const accounts = loadAccounts(options.accountsFile, clock.now());
-  const ids = createIdCodec(options.hashSalt);
-  const random = createRandom(options.seed);
-  const ctx: ServiceContext = {
-    clock,
-    ids,
-    accounts,
-    random,
-    tokens: createTokenService({
-      secret: options.jwtSecret,
-      accessTtlSeconds: options.accessTokenTtl,
-      refreshTtlSeconds: options.refreshTokenTtl,
-      clock,
-      random,
-      ids,
-    }),
-    site: { version: options.version, edition: options.edition, utcOffsetMinutes: options.utcOffsetMinutes },
-    revokedSessions: new Set(),
-  };
+  const ctx = createServiceContext(options);
+  const { clock, ids, accounts } = ctx;
 
   const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'cloudreve-sim-'));

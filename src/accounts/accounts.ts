@@ -97,7 +97,7 @@ export function loadAccounts(file: string, defaultCreatedAt: number): Accounts {
     const bits = new Set<number>();
     for (const p of perms as unknown[]) {
       if (typeof p === 'number' && Number.isInteger(p) && p >= 0 && p < 256) bits.add(p);
-      else if (typeof p === 'string' && p in Permission) bits.add(Permission[p as PermissionName]);
+      else if (typeof p === 'string' && Object.hasOwn(Permission, p)) bits.add(Permission[p as PermissionName]);
       else fail(`${where}.permissions`, `unknown permission ${JSON.stringify(p)} (use a bit number or one of ${Object.keys(Permission).join(', ')})`);
     }
     return {

@@ -66,9 +66,38 @@ export type JsonSchema = Record<string, unknown> & {
   'x-cr-field'?: string;
 };
 
-/** Reads and parses the contract. */
+// Parsed contracts are deeply frozen and shared: they are read-only data, not simulator state.
+const parsed = new Map<string, OpenApiDocument>();
+
+/** Reads and parses the contract (once per file per process; the result is frozen). */
 export function loadContract(file: string = CONTRACT_FILE): OpenApiDocument {
-  return parse(readFileSync(file, 'utf8')) as OpenApiDocument;
+  let doc = parsed.get(file);
+  if (!doc) {
+    doc = deepFreeze(parse(readFileSync(file, 'utf8')) as OpenApiDocument);
+    parsed.set(file, doc);
+  }
+  return doc;
+}
+
+/**
+ * Memoizes something compiled from a contract (validators): compiled once per document and
+ * shared read-only by every simulator using it.
+ */
+export function compiledOnce<T>(cache: WeakMap<OpenApiDocument, T>, doc: OpenApiDocument, compile: () => T): T {
+  let value = cache.get(doc);
+  if (value === undefined) {
+    value = compile();
+    cache.set(doc, value);
+  }
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /** Follows a local `$ref` (`#/components/...`) inside the document. */

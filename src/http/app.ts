@@ -9,7 +9,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { Logger } from 'pino';
 import type { User } from '../accounts/accounts.js';
-import { HTTP_METHODS, type OpenApiDocument, type OpenApiOperation, type OperationId } from '../contract/index.js';
+import { compiledOnce, HTTP_METHODS, type OpenApiDocument, type OpenApiOperation, type OperationId } from '../contract/index.js';
 import { ApiError, Code, Msg } from '../errors.js';
 import type { ServiceContext } from '../services/context.js';
 import { resolveCaller } from '../services/session.js';
@@ -57,14 +57,7 @@ export function createHttpApp(
   app.use(requestLog(options.logger));
 
   const checker = options.strict ? createResponseChecker(doc) : undefined;
-  const validator = OpenApiValidator.middleware({
-    apiSpec: structuredClone(doc) as never,
-    validateApiSpec: true,
-    validateRequests: { allErrors: true, allowUnknownQueryParameters: true },
-    validateResponses: false,
-    validateSecurity: false,
-    ignoreUndocumented: true,
-  });
+  const validator = requestValidator(doc);
 
   const send = (req: Request, res: Response, env: Envelope): void => {
     const opId = res.locals.operationId;
@@ -115,6 +108,22 @@ export function createHttpApp(
     if (!res.headersSent) res.status(500).end();
   });
   return app;
+}
+
+const validators = new WeakMap<OpenApiDocument, RequestHandler[]>();
+
+/** The contract's request validator, built once per contract and shared: it keeps no per-request state. */
+function requestValidator(doc: OpenApiDocument): RequestHandler[] {
+  return compiledOnce(validators, doc, () =>
+    OpenApiValidator.middleware({
+      apiSpec: structuredClone(doc) as never,
+      validateApiSpec: true,
+      validateRequests: { allErrors: true, allowUnknownQueryParameters: true },
+      validateResponses: false,
+      validateSecurity: false,
+      ignoreUndocumented: true,
+    }),
+  );
 }
 
 /** `/workflow/progress/{id}` → `/workflow/progress/:id` */

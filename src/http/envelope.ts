@@ -52,7 +52,9 @@ export function correlationId(req: Request, random: Random): string {
 
 /** The envelope of an error: message from the error, code from its innermost coded cause. */
 export function errorEnvelope(err: ApiError, cid: () => string, debug: boolean): Envelope {
-  const env: Envelope = { code: err.effectiveCode, msg: err.code === Code.Unset ? '' : err.message };
+  const code = err.effectiveCode;
+  // Nothing in the chain carries a code: the server sends -1 with an empty message.
+  const env: Envelope = { code, msg: code === Code.Unset ? '' : err.message };
   if (err.data !== undefined) env.data = err.data;
   // Debug mode adds the raw internal text, when there is one.
   const raw = err.detail ?? (err.cause instanceof Error ? err.cause.message : undefined);

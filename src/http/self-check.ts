@@ -5,7 +5,7 @@
  */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { OpenApiDocument, OpenApiOperation } from '../contract/index.js';
+import { compiledOnce, type OpenApiDocument, type OpenApiOperation } from '../contract/index.js';
 
 const CONTRACT_ID = 'https://cloudreve-sim.invalid/contract';
 
@@ -19,7 +19,14 @@ export interface ResponseChecker {
 
 const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
+const checkers = new WeakMap<OpenApiDocument, ResponseChecker>();
+
+/** The response checker of a contract, compiled once and shared (it holds no state). */
 export function createResponseChecker(doc: OpenApiDocument): ResponseChecker {
+  return compiledOnce(checkers, doc, () => compileChecker(doc));
+}
+
+function compileChecker(doc: OpenApiDocument): ResponseChecker {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats(ajv);
   ajv.addSchema({ ...structuredClone(doc), $id: CONTRACT_ID });

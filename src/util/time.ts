@@ -12,7 +12,7 @@ export function parseUtcOffset(offset: string): number {
     throw new TypeError(`Invalid UTC offset "${offset}": use "Z" or "±HH:MM", e.g. "+08:00".`);
   }
   const minutes = Number(m[2]) * 60 + Number(m[3]);
-  return m[1] === '-' ? -minutes : minutes;
+  return m[1] === '-' && minutes !== 0 ? -minutes : minutes;
 }
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');

@@ -1,0 +1,100 @@
+/**
+ * The cloudreve-sim command line: flags, environment variables, help, banner, serving.
+ */
+import { describe, expect, it } from 'vitest';
+import { banner, HELP, main, parseCli } from '../src/cli.js';
+import { testSimulator } from './helpers.js';
+
+describe('parseCli', () => {
+  it('defaults to port 5212 on 127.0.0.1, the real clock, the community edition and info logs', () => {
+    expect(parseCli([], {})).toEqual({
+      help: false,
+      port: 5212,
+      host: '127.0.0.1',
+      options: { clock: 'real', edition: 'community', logLevel: 'info', strict: false, debug: false },
+    });
+  });
+
+  it('reads every flag', () => {
+    const argv = [
+      '--port', '8080', '--host', '0.0.0.0', '--fixtures', 'fx', '--accounts', 'a.yaml', '--data-dir', 'data',
+      '--seed', 's', '--strict', '--clock', 'virtual', '--speed', '2.5', '--edition', 'pro',
+      '--jwt-secret', 'k', '--access-ttl', '600', '--refresh-ttl', '7200', '--debug', '--log-level', 'warn',
+    ];
+    expect(parseCli(argv, {})).toEqual({
+      help: false,
+      port: 8080,
+      host: '0.0.0.0',
+      options: {
+        clock: 'virtual', edition: 'pro', logLevel: 'warn', strict: true, debug: true,
+        fixtures: 'fx', accounts: 'a.yaml', dataDir: 'data', seed: 's', speed: 2.5, jwtSecret: 'k',
+        accessTokenTtl: 600, refreshTokenTtl: 7200,
+      },
+    });
+  });
+
+  it('falls back to CLOUDREVE_SIM_* environment variables, flags winning', () => {
+    const env = { CLOUDREVE_SIM_PORT: '9000', CLOUDREVE_SIM_CLOCK: 'virtual', CLOUDREVE_SIM_STRICT: 'true', CLOUDREVE_SIM_SEED: 'e', CLOUDREVE_SIM_DATA_DIR: 'd' };
+    const config = parseCli(['--port', '9001'], env);
+    expect(config.port).toBe(9001);
+    expect(config.options).toMatchObject({ clock: 'virtual', strict: true, seed: 'e', dataDir: 'd' });
+  });
+
+  it.each([
+    [['--port', 'abc'], /Invalid --port "abc": expected a whole number/],
+    [['--port', '70000'], /Invalid --port 70000: use 0 to 65535/],
+    [['--clock', 'fake'], /Invalid --clock "fake": use one of virtual, real/],
+    [['--edition', 'x'], /Invalid --edition "x": use one of community, pro/],
+    [['--speed', 'fast'], /Invalid --speed "fast": expected a number/],
+    [['--nope'], /Unknown option '--nope'[\s\S]*cloudreve-sim --help/],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parseCli(argv, {})).toThrow(message);
+  });
+
+  it('recognizes --help and -h', () => {
+    expect(parseCli(['--help'], {}).help).toBe(true);
+    expect(parseCli(['-h'], {}).help).toBe(true);
+  });
+});
+
+describe('main', () => {
+  it('prints the help without starting anything', async () => {
+    let out = '';
+    const sim = await main(['--help'], {}, { write: (s: string) => (out += s) } as never);
+    expect(sim).toBeUndefined();
+    expect(out).toBe(HELP);
+    for (const flag of ['--port', '--host', '--fixtures', '--data-dir', '--seed', '--strict', '--clock', '--speed', '--help']) {
+      expect(HELP).toContain(flag);
+    }
+  });
+
+  it('starts a simulator that serves the API and prints the banner with the URL and accounts', async () => {
+    let out = '';
+    const sim = await main(['--port', '0', '--log-level', 'silent', '--clock', 'virtual'], {}, { write: (s: string) => (out += s) } as never);
+    try {
+      expect(sim).toBeDefined();
+      const url = sim!.url!;
+      expect(out).toContain(`API:        ${url}/api/v4`);
+      expect(out).toContain('admin@cloudreve.org        admin');
+      expect(out).toContain('user@cloudreve.org         userpass');
+      expect(out).toContain('alice@cloudreve.org        alicepass');
+      const res = await fetch(`${url}/api/v4/session/token`, {
+        method: 'POST',
+        body: JSON.stringify({ email: 'admin@cloudreve.org', password: 'admin' }),
+      });
+      expect(((await res.json()) as { code: number }).code).toBe(0);
+    } finally {
+      await sim?.close();
+    }
+  });
+});
+
+describe('banner', () => {
+  it('lists only accounts that can sign in', () => {
+    const sim = testSimulator();
+    const text = banner(sim, 'http://127.0.0.1:5212');
+    expect(text).toContain('http://127.0.0.1:5212/api/v4');
+    expect(text).not.toContain('banned@cloudreve.org');
+    expect(text).not.toContain('inactive@cloudreve.org');
+  });
+});

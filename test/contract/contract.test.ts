@@ -1,0 +1,106 @@
+/**
+ * The contract itself: generated types are fresh, every operation is served, and the
+ * response self-check catches a handler that drifts from the contract.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { CONTRACT_FILE, HTTP_METHODS, loadContract, type OpenApiOperation } from '../../src/contract/index.js';
+import { createHttpApp } from '../../src/http/app.js';
+import { handlers } from '../../src/http/routes/index.js';
+import { createResponseChecker } from '../../src/http/self-check.js';
+import { resolveOptions } from '../../src/options.js';
+import { createServiceContext } from '../../src/simulator.js';
+import { signIn, testSimulator } from '../helpers.js';
+
+const GENERATED = new URL('../../src/contract/openapi.gen.ts', import.meta.url);
+
+describe('generated types', () => {
+  it('are what openapi-typescript makes of the contract now (run `npm run generate:types` when this fails)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gen-'));
+    try {
+      const out = path.join(dir, 'openapi.gen.ts');
+      const cli = fileURLToPath(new URL('../../node_modules/openapi-typescript/bin/cli.js', import.meta.url));
+      execFileSync(process.execPath, [cli, CONTRACT_FILE, '-o', out], { stdio: 'pipe' });
+      expect(readFileSync(GENERATED, 'utf8')).toBe(readFileSync(out, 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the route table', () => {
+  const doc = loadContract();
+  const operations = Object.entries(doc.paths).flatMap(([p, item]) =>
+    HTTP_METHODS.filter((m) => item[m]).map((m) => [m, p, item[m] as OpenApiOperation] as const),
+  );
+
+  it('has a handler for every operation and an operation for every handler', () => {
+    expect(operations.map(([, , op]) => op.operationId).sort()).toEqual(Object.keys(handlers).sort());
+  });
+
+  it.each(operations.map(([m, p, op]) => [m.toUpperCase(), p, op] as const))('serves %s %s', async (method, p, op) => {
+    const sim = testSimulator({ edition: 'pro' });
+    const { access } = await signIn(sim, 'admin');
+    const url = `/api/v4${p.replace('{id}', sim.ids.encode('task', 1))}`;
+    const res = await request(sim.app)[method.toLowerCase() as 'get'](url).set('Authorization', access).send('{}');
+    expect(res.status, `${op.operationId} should be routed`).toBe(200);
+    expect(typeof res.body.code).toBe('number');
+  });
+});
+
+describe('response self-check', () => {
+  const doc = loadContract();
+  const checker = createResponseChecker(doc);
+
+  it('accepts conforming envelopes', () => {
+    expect(checker.check('ping', { code: 0, data: '4.18.0', msg: '' })).toEqual([]);
+    expect(checker.check('cancelDownload', { code: 0, msg: '' })).toEqual([]);
+    expect(checker.check('listTasks', { code: 40001, msg: 'PageSize cannot be empty' })).toEqual([]);
+    expect(
+      checker.check('listTasks', { code: 0, data: { tasks: [], pagination: { page: 0, page_size: 10, is_cursor: true } }, msg: '' }),
+    ).toEqual([]);
+  });
+
+  it.each([
+    ['a success without data where data is required', 'ping', { code: 0, msg: '' }],
+    ['data of the wrong type', 'ping', { code: 0, data: 4, msg: '' }],
+    ['an unknown envelope key', 'ping', { code: 0, data: '4.18.0', msg: '', extra: 1 }],
+    ['a non-empty msg on success', 'cancelDownload', { code: 0, msg: 'ok' }],
+    ['a task with a null field', 'createArchive', {
+      code: 0,
+      data: { created_at: '2025-05-20T04:00:00Z', updated_at: '2025-05-20T04:00:00Z', id: 'x', status: 'queued', type: 'create_archive', summary: { props: { dst: 'd', failed: 0, src_multiple: [] } }, error: null },
+      msg: '',
+    }],
+    ['a bad correlation id', 'ping', { code: 401, msg: 'Login required', correlation_id: 'nope' }],
+  ])('rejects %s', (_, op, body) => {
+    expect(checker.check(op, body).length).toBeGreaterThan(0);
+  });
+
+  it('turns a drifting handler into a logged HTTP 500 in strict mode', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (l: string) => lines.push(l) });
+    const broken = { ...handlers, ping: () => 42 as unknown as string };
+    const app = createHttpApp(testContext(), loadContract(), { strict: true, debug: false, bodyLimit: 1024, logger }, broken);
+    const res = await request(app).get('/api/v4/site/ping');
+    expect(res.status).toBe(500);
+    expect(res.text).toBe('');
+    expect(lines.join('')).toContain('response does not match the contract');
+  });
+
+  it('lets the same drift through when not strict', async () => {
+    const broken = { ...handlers, ping: () => 42 as unknown as string };
+    const app = createHttpApp(testContext(), loadContract(), { strict: false, debug: false, bodyLimit: 1024, logger: pino({ level: 'silent' }) }, broken);
+    expect((await request(app).get('/api/v4/site/ping')).text).toBe('{"code":0,"data":42,"msg":""}');
+  });
+});
+
+/** A service context like a simulator's, for an app built with other handlers. */
+function testContext() {
+  return createServiceContext(resolveOptions({ clock: 'virtual', seed: 'test' }));
+}

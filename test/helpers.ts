@@ -1,0 +1,77 @@
+/**
+ * Shared test helpers: a strict, virtual-clock simulator with fixed secrets, sign-in, and
+ * forged tokens for the token-error paths.
+ */
+import { SignJWT } from 'jose';
+import request from 'supertest';
+import { afterEach, expect } from 'vitest';
+import { createSimulator, type Simulator, type SimulatorOptions } from '../src/index.js';
+
+export const TEST_SECRET = 'cloudreve-sim-test-secret';
+export const TEST_SALT = 'this is my salt';
+
+/** Every fixture account, as the README lists them. */
+export const ACCOUNTS = {
+  admin: { email: 'admin@cloudreve.org', password: 'admin', id: 1 },
+  user: { email: 'user@cloudreve.org', password: 'userpass', id: 2 },
+  alice: { email: 'alice@cloudreve.org', password: 'alicepass', id: 3 },
+  carol: { email: 'carol@cloudreve.org', password: 'carolpass', id: 4 },
+  banned: { email: 'banned@cloudreve.org', password: 'bannedpass', id: 5 },
+  inactive: { email: 'inactive@cloudreve.org', password: 'inactivepass', id: 6 },
+} as const;
+export type AccountName = keyof typeof ACCOUNTS;
+
+/** Any UUID in canonical lower-case form. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A random (version 4) UUID. */
+export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+const open: Simulator[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+
+/** A simulator as tests want it: virtual clock, fixed seed/secret/salt, every response checked against the contract. Closed after each test. */
+export function testSimulator(options: SimulatorOptions = {}): Simulator {
+  const sim = createSimulator({
+    clock: 'virtual',
+    seed: 'test',
+    strict: true,
+    jwtSecret: TEST_SECRET,
+    hashSalt: TEST_SALT,
+    ...options,
+  });
+  open.push(sim);
+  return sim;
+}
+
+export interface Session {
+  access: string;
+  refresh: string;
+  body: any;
+}
+
+/** Signs in through the API and returns the tokens. */
+export async function signIn(sim: Simulator, who: AccountName): Promise<Session> {
+  const { email, password } = ACCOUNTS[who];
+  const res = await request(sim.app).post('/api/v4/session/token').send({ email, password });
+  expect(res.body.code, JSON.stringify(res.body)).toBe(0);
+  return { access: res.body.data.token.access_token, refresh: res.body.data.token.refresh_token, body: res.body };
+}
+
+/** Forges a JWT with arbitrary claims (signed with the test secret unless told otherwise). */
+export async function forgeToken(
+  claims: Record<string, unknown>,
+  { secret = TEST_SECRET, alg = 'HS256' }: { secret?: string; alg?: string } = {},
+): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT' }).sign(new TextEncoder().encode(secret));
+}
+
+/** Unix seconds of the simulator's clock. */
+export const nowSeconds = (sim: Simulator): number => Math.floor(sim.clock.now() / 1000);
+
+/** An access token for the user `id` of `sim`, valid for an hour of simulated time. */
+export function accessTokenFor(sim: Simulator, userId: number, extra: Record<string, unknown> = {}): Promise<string> {
+  const now = nowSeconds(sim);
+  return forgeToken({ token_type: 'access', sub: sim.ids.encode('user', userId), exp: now + 3600, nbf: now, ...extra });
+}
