@@ -27,6 +27,7 @@ Options (each also read from the environment variable shown):
   --clock <mode>        ${CLOCK_MODES.join(' | ')}                             CLOUDREVE_SIM_CLOCK (real)
   --speed <x>           simulated time per real time on the real clock      CLOUDREVE_SIM_SPEED (1)
   --edition <name>      ${EDITIONS.join(' | ')}                           CLOUDREVE_SIM_EDITION (community)
+  --hash-salt <text>    salt of the public hash ids                CLOUDREVE_SIM_HASH_SALT (site.yaml)
   --jwt-secret <text>   token signing secret                       CLOUDREVE_SIM_JWT_SECRET (random)
   --access-ttl <s>      access-token lifetime in seconds           CLOUDREVE_SIM_ACCESS_TTL (3600)
   --refresh-ttl <s>     refresh-token lifetime in seconds          CLOUDREVE_SIM_REFRESH_TTL (1209600)
@@ -53,6 +54,7 @@ const FLAGS = {
   clock: { type: 'string' },
   speed: { type: 'string' },
   edition: { type: 'string' },
+  'hash-salt': { type: 'string' },
   'jwt-secret': { type: 'string' },
   'access-ttl': { type: 'string' },
   'refresh-ttl': { type: 'string' },
@@ -115,6 +117,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   set('dataDir', get('data-dir'));
   set('seed', get('seed'));
   set('speed', num('speed', false));
+  set('hashSalt', get('hash-salt'));
   set('jwtSecret', get('jwt-secret'));
   set('accessTokenTtl', num('access-ttl', true));
   set('refreshTokenTtl', num('refresh-ttl', true));

@@ -19,7 +19,7 @@ describe('parseCli', () => {
     const argv = [
       '--port', '8080', '--host', '0.0.0.0', '--fixtures', 'fx', '--accounts', 'a.yaml', '--data-dir', 'data',
       '--seed', 's', '--strict', '--clock', 'virtual', '--speed', '2.5', '--edition', 'pro',
-      '--jwt-secret', 'k', '--access-ttl', '600', '--refresh-ttl', '7200', '--debug', '--log-level', 'warn',
+      '--hash-salt', 'salt', '--jwt-secret', 'k', '--access-ttl', '600', '--refresh-ttl', '7200', '--debug', '--log-level', 'warn',
     ];
     expect(parseCli(argv, {})).toEqual({
       help: false,
@@ -27,7 +27,7 @@ describe('parseCli', () => {
       host: '0.0.0.0',
       options: {
         clock: 'virtual', edition: 'pro', logLevel: 'warn', strict: true, debug: true,
-        fixtures: 'fx', accounts: 'a.yaml', dataDir: 'data', seed: 's', speed: 2.5, jwtSecret: 'k',
+        fixtures: 'fx', accounts: 'a.yaml', dataDir: 'data', seed: 's', speed: 2.5, hashSalt: 'salt', jwtSecret: 'k',
         accessTokenTtl: 600, refreshTokenTtl: 7200,
       },
     });

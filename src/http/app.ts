@@ -90,13 +90,13 @@ export function createHttpApp(
       ]);
     }
   }
+  // The contract has no HEAD or OPTIONS operations, but express would answer both by itself
+  // (HEAD from the GET route, OPTIONS with an Allow list); the real server answers 404.
+  app.use('/api/v4', (req: Request, res: Response, next: NextFunction) =>
+    req.method === 'HEAD' || req.method === 'OPTIONS' ? notFound(req, res) : next(),
+  );
   app.use('/api/v4', router);
-
-  // Unknown path, or a known path with another method: plain text, never JSON or 405.
-  app.use((_req: Request, res: Response) => {
-    res.status(404).setHeader('Content-Type', 'text/plain');
-    res.end(NOT_FOUND);
-  });
+  app.use(notFound);
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof ApiError) {
@@ -124,6 +124,12 @@ function requestValidator(doc: OpenApiDocument): RequestHandler[] {
       ignoreUndocumented: true,
     }),
   );
+}
+
+/** Unknown path, or a known path with another method: plain text, never JSON or 405. */
+function notFound(_req: Request, res: Response): void {
+  res.status(404).setHeader('Content-Type', 'text/plain');
+  res.end(NOT_FOUND);
 }
 
 /** `/workflow/progress/{id}` → `/workflow/progress/:id` */

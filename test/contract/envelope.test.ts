@@ -30,6 +30,14 @@ describe('routing', () => {
     expect(res.headers['cache-control']).toBeUndefined();
   });
 
+  it.each(['HEAD', 'OPTIONS'])('%s on a GET route → the plain-text 404 (express would answer it itself)', async (method) => {
+    const sim = testSimulator();
+    const res = await request(sim.app)[method.toLowerCase() as 'head']('/api/v4/site/ping');
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toBe('text/plain');
+    expect(res.headers.allow).toBeUndefined();
+  });
+
   it('answers the plain-text 404 to unknown routes whatever the token', async () => {
     const sim = testSimulator();
     const { refresh } = await signIn(sim, 'alice');
