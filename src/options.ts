@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { Logger } from 'pino';
 import { CLOCK_MODES, type ClockMode } from './engine/clock.js';
+import { resolveProfile, type ProfileOption, type TimingProfile } from './engine/profile.js';
 import type { Edition } from './services/context.js';
 import { parseUtcOffset } from './util/time.js';
 
@@ -37,6 +38,10 @@ export interface SimulatorOptions {
   speed?: number;
   /** Start of simulated time, Unix ms or an RFC 3339 string. */
   startTime?: number | string;
+  /** How long simulated work takes: `realistic` (default), `fast`, `instant`, or `{ base, ...overrides }`. */
+  profile?: ProfileOption;
+  /** Workers per task queue (`io`: archive, extract, import, relocate; `download`). Default 15 each, as the real server. */
+  concurrency?: { io?: number; download?: number };
   /** `community` (default) or `pro` (serves POST /workflow/reloacte). */
   edition?: Edition;
   /** Version reported by GET /site/ping. Default from site.yaml. */
@@ -69,6 +74,8 @@ export interface ResolvedOptions {
   clock: ClockMode;
   speed: number;
   startTime: number | undefined;
+  profile: TimingProfile;
+  concurrency: { io: number; download: number };
   edition: Edition;
   version: string;
   hashSalt: string;
@@ -158,6 +165,17 @@ export function resolveOptions(o: SimulatorOptions = {}): ResolvedOptions {
     clock: oneOf('clock', o.clock ?? 'virtual', CLOCK_MODES),
     speed,
     startTime,
+    profile: (() => {
+      try {
+        return resolveProfile(o.profile);
+      } catch (err) {
+        return invalid('profile', o.profile, (err as Error).message);
+      }
+    })(),
+    concurrency: {
+      io: positiveInt('concurrency.io', o.concurrency?.io ?? 15),
+      download: positiveInt('concurrency.download', o.concurrency?.download ?? 15),
+    },
     edition: oneOf('edition', o.edition ?? 'community', EDITIONS),
     version: o.version ?? site.version ?? '4.18.0',
     hashSalt,

@@ -17,6 +17,11 @@ import { createHttpApp } from './http/app.js';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.js';
 import type { ServiceContext } from './services/context.js';
 import { createTokenService } from './services/tokens.js';
+import { MASTER_NODE_ID } from './services/tasks.js';
+import { createDrive, type Drive } from './drive/drive.js';
+import { createEngine } from './engine/engine.js';
+import type { WorkflowServices } from './workflows/services.js';
+import { WORKFLOWS } from './workflows/index.js';
 import { createIdCodec, type IdCodec } from './util/ids.js';
 import { createRandom } from './util/random.js';
 
@@ -28,6 +33,8 @@ export interface Simulator {
   /** Hash-id codec under the simulator's salt, to compute ids the way clients see them. */
   readonly ids: IdCodec;
   readonly accounts: Accounts;
+  /** The users' drives: look at what tasks produced (`stat`, `diskPath`, `children`). */
+  readonly drive: Drive;
   readonly options: Readonly<ResolvedOptions>;
   readonly logger: Logger;
   /** Folder holding the users' drives. */
@@ -41,9 +48,16 @@ export interface Simulator {
 }
 
 export const DEFAULT_PORT = 5212;
+export const DEFAULT_HOST = '127.0.0.1';
 
-/** Builds the state services work on (clock, accounts, ids, tokens…) from resolved options. */
-export function createServiceContext(options: ResolvedOptions): ServiceContext {
+/** Versions are compared as numbers: below 4.18.0 the simulator behaves like 4.0.0 (spec §17). */
+export function isLegacyVersion(version: string): boolean {
+  const [major = 0, minor = 0] = version.split(/[.-]/).map((p) => Number.parseInt(p, 10) || 0);
+  return major < 4 || (major === 4 && minor < 18);
+}
+
+/** Builds the state services work on (clock, accounts, ids, tokens, drive, engine) from resolved options. */
+export function createServiceContext(options: ResolvedOptions, dataDir: string, logger: Logger): ServiceContext {
   const clock = createClock({
     mode: options.clock,
     speed: options.speed,
@@ -51,10 +65,22 @@ export function createServiceContext(options: ResolvedOptions): ServiceContext {
   });
   const ids = createIdCodec(options.hashSalt);
   const random = createRandom(options.seed);
+  const accounts = loadAccounts(options.accountsFile, clock.now());
+  const drive = createDrive({ dataDir, fixturesDrive: path.join(options.fixtures, 'drive'), accounts, clock });
+  const services: WorkflowServices = { drive, accounts, ids };
+  const engine = createEngine({
+    clock,
+    profile: options.profile,
+    concurrency: options.concurrency,
+    workflows: WORKFLOWS,
+    services,
+    logger,
+    nodeId: MASTER_NODE_ID,
+  });
   return {
     clock,
     ids,
-    accounts: loadAccounts(options.accountsFile, clock.now()),
+    accounts,
     random,
     tokens: createTokenService({
       secret: options.jwtSecret,
@@ -64,11 +90,17 @@ export function createServiceContext(options: ResolvedOptions): ServiceContext {
       random,
       ids,
     }),
-    site: { version: options.version, edition: options.edition, utcOffsetMinutes: options.utcOffsetMinutes },
+    site: {
+      version: options.version,
+      edition: options.edition,
+      utcOffsetMinutes: options.utcOffsetMinutes,
+      legacy: isLegacyVersion(options.version),
+    },
     revokedSessions: new Set(),
+    drive,
+    engine,
   };
 }
-export const DEFAULT_HOST = '127.0.0.1';
 
 /**
  * Creates a simulator.
@@ -82,12 +114,17 @@ export const DEFAULT_HOST = '127.0.0.1';
 export function createSimulator(input: SimulatorOptions = {}): Simulator {
   const options = resolveOptions(input);
   const logger = input.logger ?? pino({ level: options.logLevel, name: 'cloudreve-sim' });
-  const ctx = createServiceContext(options);
-  const { clock, ids, accounts } = ctx;
-
   const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'cloudreve-sim-'));
   if (!ownDataDir) mkdirSync(dataDir, { recursive: true });
+  let ctx: ServiceContext;
+  try {
+    ctx = createServiceContext(options, dataDir, logger);
+  } catch (err) {
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const { clock, ids, accounts, drive } = ctx;
 
   const app = createHttpApp(ctx, loadContract(), {
     strict: options.strict,
@@ -105,6 +142,7 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
     clock,
     ids,
     accounts,
+    drive,
     options,
     logger,
     dataDir,
@@ -129,6 +167,7 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
     async close() {
       if (closed) return;
       closed = true;
+      ctx.engine.dispose();
       clock.dispose();
       if (server) {
         const s = server;

@@ -75,3 +75,35 @@ export function accessTokenFor(sim: Simulator, userId: number, extra: Record<str
   const now = nowSeconds(sim);
   return forgeToken({ token_type: 'access', sub: sim.ids.encode('user', userId), exp: now + 3600, nbf: now, ...extra });
 }
+
+/** An authorized supertest agent for one signed-in account. */
+export async function as(sim: Simulator, who: AccountName) {
+  const { access } = await signIn(sim, who);
+  const auth = `Bearer ${access}`;
+  const app = request(sim.app);
+  return {
+    get: (path: string) => app.get(`/api/v4${path}`).set('Authorization', auth),
+    post: (path: string, body: unknown) => app.post(`/api/v4${path}`).set('Authorization', auth).send(body as object),
+    patch: (path: string, body: unknown) => app.patch(`/api/v4${path}`).set('Authorization', auth).send(body as object),
+    delete: (path: string) => app.delete(`/api/v4${path}`).set('Authorization', auth),
+    /** GET /workflow, returning `data` (asserting code 0). */
+    async list(category: 'general' | 'downloading' | 'downloaded', pageSize = 10, token?: string) {
+      const q = `?page_size=${pageSize}&category=${category}${token === undefined ? '' : `&next_page_token=${encodeURIComponent(token)}`}`;
+      const res = await app.get(`/api/v4/workflow${q}`).set('Authorization', auth);
+      expect(res.body.code, JSON.stringify(res.body)).toBe(0);
+      return res.body.data as { tasks: any[]; pagination: Record<string, unknown> };
+    },
+    /** The task with `id` as the list shows it. */
+    async task(id: string, category: 'general' | 'downloading' | 'downloaded' = 'general') {
+      const data = await this.list(category, 100);
+      return data.tasks.find((t) => t.id === id);
+    },
+    /** POST /workflow/archive, returning the response body. */
+    async archive(src: string[], dst: string) {
+      return (await app.post('/api/v4/workflow/archive').set('Authorization', auth).send({ src, dst })).body;
+    },
+  };
+}
+
+/** ISO time of the simulator clock. */
+export const simTime = (sim: Simulator): string => new Date(sim.clock.now()).toISOString();

@@ -816,7 +816,11 @@ export interface operations {
                 page_size: number;
                 /** @description Case-sensitive; any other value → "Invalid parameters.". */
                 category: components["schemas"]["TaskCategory"];
-                /** @description The `next_token` of the previous page; empty means the first page. */
+                /**
+                 * @description The `next_token` of the previous page; empty means the first page. Any text is
+                 *     accepted here (base64 holds `+`, `/` and `=`, which clients should URL-encode); a
+                 *     token that is not a valid cursor → 50001 "Failed to query tasks".
+                 */
                 next_page_token?: string;
             };
             header?: never;

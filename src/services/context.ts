@@ -4,7 +4,9 @@
  * One context per simulator; services keep no state of their own.
  */
 import type { Accounts } from '../accounts/accounts.js';
+import type { Drive } from '../drive/drive.js';
 import type { Clock } from '../engine/clock.js';
+import type { Engine } from '../engine/engine.js';
 import type { IdCodec } from '../util/ids.js';
 import type { Random } from '../util/random.js';
 import type { TokenService } from './tokens.js';
@@ -16,6 +18,8 @@ export interface SiteSettings {
   edition: Edition;
   /** Minutes east of UTC for every timestamp written. */
   utcOffsetMinutes: number;
+  /** Versions before 4.18.0 reproduce the 4.0.0 behaviours where the two differ (spec §17). */
+  legacy: boolean;
 }
 
 export interface ServiceContext {
@@ -27,4 +31,6 @@ export interface ServiceContext {
   readonly site: SiteSettings;
   /** Root token ids of signed-out sessions: their refresh tokens no longer work. */
   readonly revokedSessions: Set<string>;
+  readonly drive: Drive;
+  readonly engine: Engine;
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { CONTRACT_FILE, HTTP_METHODS, loadContract, type OpenApiOperation } from '../../src/contract/index.js';
 import { createHttpApp } from '../../src/http/app.js';
 import { handlers } from '../../src/http/routes/index.js';
@@ -100,7 +100,9 @@ describe('response self-check', () => {
   });
 });
 
-/** A service context like a simulator's, for an app built with other handlers. */
+/** A service context like a simulator's (its own data folder, removed after the test), for an app built with other handlers. */
 function testContext() {
-  return createServiceContext(resolveOptions({ clock: 'virtual', seed: 'test' }));
+  const dir = mkdtempSync(path.join(tmpdir(), 'ctx-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return createServiceContext(resolveOptions({ clock: 'virtual', seed: 'test' }), dir, pino({ level: 'silent' }));
 }

@@ -113,29 +113,31 @@ describe.each(Object.entries(cases))('%s binding', (_, table) => {
 });
 
 describe('requests that pass binding reach the handler', () => {
-  const ok: Array<[string, Who, Case['method'], Case['path'], unknown]> = [
-    ['GET /workflow', 'alice', 'get', list('?page_size=10&category=general'), undefined],
-    ['GET /workflow (boundary 100, downloading, empty token)', 'alice', 'get', list('?page_size=100&category=downloading&next_page_token='), undefined],
-    ['GET /workflow (repeated parameter: first wins)', 'alice', 'get', list('?page_size=10&page_size=abc&category=downloaded'), undefined],
-    ['GET /workflow (unknown parameters ignored)', 'alice', 'get', list('?page_size=10&category=general&foo=bar'), undefined],
-    ['GET /workflow/progress/{id}', 'alice', 'get', task('progress'), undefined],
-    ['POST /workflow/archive (src [] allowed)', 'user', 'post', fixed('archive'), { src: [], dst: 'cloudreve://my/empty.zip' }],
-    ['POST /workflow/archive (all fields)', 'alice', 'post', fixed('archive'), { src: ['cloudreve://my/a'], dst: 'x', encoding: 'gbk', preferred_node_id: 'm9uO', password: 'p', file_mask: ['a'] }],
-    ['POST /workflow/extract', 'alice', 'post', fixed('extract'), { src: [], dst: 'cloudreve://my' }],
-    ['POST /workflow/download (src_file only)', 'alice', 'post', fixed('download'), { src_file: 'cloudreve://my/t.torrent', dst: 'cloudreve://my' }],
-    ['POST /workflow/download (no source: checked by the handler)', 'alice', 'post', fixed('download'), { dst: 'cloudreve://my' }],
-    ['PATCH /workflow/download/{id} (files [] allowed)', 'alice', 'patch', task('download'), { files: [] }],
-    ['PATCH /workflow/download/{id} (items default)', 'alice', 'patch', task('download'), { files: [{}, { index: 2, download: false }] }],
-    ['DELETE /workflow/download/{id}', 'alice', 'delete', task('download'), undefined],
-    ['POST /workflow/import', 'admin', 'post', fixed('import'), { src: '/data', dst: '/', user_id: 'x', policy_id: 1, recursive: true, extract_media_meta: false }],
-    ['POST /workflow/import (negative policy id passes "required")', 'admin', 'post', fixed('import'), { src: '/data', dst: '/', user_id: 'x', policy_id: -1 }],
+  const EMPTY_LIST = (pageSize: number) => ({ code: 0, data: { tasks: [], pagination: { page: 0, page_size: pageSize, is_cursor: true } }, msg: '' });
+  const cid = expect.stringMatching(UUID_V4);
+  const ok: Array<[string, Who, Case['method'], Case['path'], unknown, unknown]> = [
+    ['GET /workflow', 'alice', 'get', list('?page_size=10&category=general'), undefined, EMPTY_LIST(10)],
+    ['GET /workflow (boundary 100, downloading, empty token)', 'alice', 'get', list('?page_size=100&category=downloading&next_page_token='), undefined, EMPTY_LIST(32765)],
+    ['GET /workflow (repeated parameter: first wins)', 'alice', 'get', list('?page_size=10&page_size=abc&category=downloaded'), undefined, EMPTY_LIST(10)],
+    ['GET /workflow (unknown parameters ignored)', 'alice', 'get', list('?page_size=10&category=general&foo=bar'), undefined, EMPTY_LIST(10)],
+    ['GET /workflow/progress/{id}', 'alice', 'get', task('progress'), undefined, { code: 0, data: {}, msg: '' }],
+    ['POST /workflow/archive (src [] allowed; then the group check)', 'user', 'post', fixed('archive'), { src: [], dst: 'cloudreve://my/empty.zip' }, { code: 40007, msg: 'Group not allowed to compress files', correlation_id: cid }],
+    ['POST /workflow/archive (all fields; then the dst check)', 'alice', 'post', fixed('archive'), { src: ['cloudreve://my/a'], dst: 'x', encoding: 'gbk', preferred_node_id: 'm9uO', password: 'p', file_mask: ['a'] }, { code: 40001, msg: 'Invalid destination', correlation_id: cid }],
+    ['POST /workflow/extract', 'alice', 'post', fixed('extract'), { src: [], dst: 'cloudreve://my' }, FEATURE_NOT_ENABLED],
+    ['POST /workflow/download (src_file only)', 'alice', 'post', fixed('download'), { src_file: 'cloudreve://my/t.torrent', dst: 'cloudreve://my' }, FEATURE_NOT_ENABLED],
+    ['POST /workflow/download (no source: checked by the handler)', 'alice', 'post', fixed('download'), { dst: 'cloudreve://my' }, FEATURE_NOT_ENABLED],
+    ['PATCH /workflow/download/{id} (files [] allowed)', 'alice', 'patch', task('download'), { files: [] }, FEATURE_NOT_ENABLED],
+    ['PATCH /workflow/download/{id} (items default)', 'alice', 'patch', task('download'), { files: [{}, { index: 2, download: false }] }, FEATURE_NOT_ENABLED],
+    ['DELETE /workflow/download/{id}', 'alice', 'delete', task('download'), undefined, FEATURE_NOT_ENABLED],
+    ['POST /workflow/import', 'admin', 'post', fixed('import'), { src: '/data', dst: '/', user_id: 'x', policy_id: 1, recursive: true, extract_media_meta: false }, FEATURE_NOT_ENABLED],
+    ['POST /workflow/import (negative policy id passes "required")', 'admin', 'post', fixed('import'), { src: '/data', dst: '/', user_id: 'x', policy_id: -1 }, FEATURE_NOT_ENABLED],
   ];
-  it.each(ok)('%s → 40019 "Feature not enabled"', async (_, who, method, path, body) => {
+  it.each(ok)('%s', async (_, who, method, path, body, expected) => {
     const sim = testSimulator();
     const { access } = await signIn(sim, who);
     let req = request(sim.app)[method](pathOf(path, sim)).set('Authorization', access);
     if (body !== undefined) req = req.send(body as object);
-    expect((await req).body).toEqual(FEATURE_NOT_ENABLED);
+    expect((await req).body).toEqual(expected);
   });
 });
 

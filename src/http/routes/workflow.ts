@@ -3,11 +3,20 @@
  * The Workflow routes. Guards and binding already ran (from the contract); an operation whose
  * behaviour is not simulated yet answers 40019 "Feature not enabled".
  */
+import type { User } from '../../accounts/accounts.js';
 import { ApiError, Code, Msg } from '../../errors.js';
+import { listTasks, taskProgress } from '../../services/tasks.js';
+import { createArchive } from '../../services/workflow.js';
 import type { Handlers } from './types.js';
 
 const notYet = (): never => {
   throw new ApiError(Code.FeatureNotEnabled, Msg.featureNotEnabled);
+};
+
+/** The caller of a `login`-guarded operation (the guard has run). */
+const signedIn = (caller: User | undefined): User => {
+  if (!caller) throw new ApiError(Code.LoginRequired, Msg.loginRequired);
+  return caller;
 };
 
 export const workflowHandlers: Pick<
@@ -22,9 +31,9 @@ export const workflowHandlers: Pick<
   | 'importFiles'
   | 'relocateFiles'
 > = {
-  listTasks: notYet,
-  getTaskProgress: notYet,
-  createArchive: notYet,
+  listTasks: ({ ctx, caller, query }) => listTasks(ctx, signedIn(caller), query),
+  getTaskProgress: ({ ctx, caller, taskId }) => taskProgress(ctx, signedIn(caller), taskId!),
+  createArchive: ({ ctx, caller, body }) => createArchive(ctx, signedIn(caller), body),
   extractArchive: notYet,
   createDownload: notYet,
   selectDownloadFiles: notYet,

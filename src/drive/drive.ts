@@ -1,0 +1,234 @@
+/**
+ * @module drive/drive
+ * Each user's `my` file system is a real folder under the data folder, seeded from
+ * `fixtures/drive/<email>/`. An index beside it keeps what responses need (ids, sizes, times).
+ * Every change goes through here: files are written elsewhere and renamed into place, and no
+ * path ever resolves outside the user's folder.
+ */
+import {
+  copyFileSync,
+  constants as fsConstants,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import path from 'node:path';
+import type { Accounts } from '../accounts/accounts.js';
+import type { Clock } from '../engine/clock.js';
+
+export type NodeKind = 'file' | 'folder';
+
+export interface DriveNode {
+  /** Object id (hashid type 2 for files, 3 for folders). */
+  readonly id: number;
+  readonly kind: NodeKind;
+  readonly name: string;
+  size: number;
+  readonly createdAt: number;
+  updatedAt: number;
+}
+
+/** Why a drive operation failed; services turn it into the server's code and message. */
+export type DriveErrorReason = 'not_found' | 'exists' | 'not_folder' | 'illegal_path';
+
+export class DriveError extends Error {
+  override readonly name = 'DriveError';
+  constructor(
+    readonly reason: DriveErrorReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Files named like this in the fixtures only make git keep an empty folder; they are not copied. */
+export const KEEP_FILE = '.keep';
+
+export interface Drive {
+  /** The user's folder on disk. */
+  rootOf(userId: number): string;
+  stat(userId: number, segments: readonly string[]): DriveNode | undefined;
+  /** Children of a folder, sorted by name; undefined when it is not a folder. */
+  children(userId: number, segments: readonly string[]): DriveNode[] | undefined;
+  /** Creates a folder and its missing parents; a file in the way → DriveError 'exists'. */
+  ensureFolder(userId: number, segments: readonly string[]): DriveNode;
+  /**
+   * Moves a finished file (on the same disk) into place at `segments`, creating missing
+   * parents. An existing file there gets the new content as a new version (same id).
+   */
+  commitFile(userId: number, segments: readonly string[], source: string): DriveNode;
+  /** Bytes used by the user's files. */
+  used(userId: number): number;
+  /** The disk path of an object of the user. */
+  diskPath(userId: number, segments: readonly string[]): string;
+  /** A fresh private folder for work in progress, on the same disk as the drives. */
+  makeTempDir(prefix: string): string;
+}
+
+const key = (segments: readonly string[]): string => '/' + segments.join('/');
+
+/**
+ * Creates the drives under `dataDir` and seeds every user's `my` from `fixturesDrive`
+ * (`<fixturesDrive>/<email>/…`; missing folders give empty drives).
+ */
+export function createDrive(options: { dataDir: string; fixturesDrive: string; accounts: Accounts; clock: Clock }): Drive {
+  const drivesDir = path.join(options.dataDir, 'drives');
+  const tmpDir = path.join(options.dataDir, 'tmp');
+  mkdirSync(drivesDir, { recursive: true });
+  mkdirSync(tmpDir, { recursive: true });
+  const indexes = new Map<number, Map<string, DriveNode>>();
+  // Names in each folder, keyed by user and folder path: the index, not the disk, says what exists.
+  const folders = new Map<number, Map<string, Set<string>>>();
+  const usage = new Map<number, number>();
+  let nextId = 1;
+
+  const node = (kind: NodeKind, name: string, size: number, time: number): DriveNode => ({
+    id: nextId++,
+    kind,
+    name,
+    size,
+    createdAt: time,
+    updatedAt: time,
+  });
+
+  const rootOf = (userId: number): string => path.join(drivesDir, String(userId));
+
+  const diskPath = (userId: number, segments: readonly string[]): string => {
+    for (const s of segments) {
+      if (s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0')) {
+        throw new DriveError('illegal_path', `illegal path segment ${JSON.stringify(s)}`);
+      }
+    }
+    const root = rootOf(userId);
+    const full = path.join(root, ...segments);
+    // Defence in depth: the checks above already make this impossible.
+    if (full !== root && !full.startsWith(root + path.sep)) throw new DriveError('illegal_path', 'path leaves the drive');
+    return full;
+  };
+
+  const indexOf = (userId: number): Map<string, DriveNode> => {
+    let index = indexes.get(userId);
+    if (!index) {
+      index = new Map([['/', node('folder', '', 0, options.clock.now())]]);
+      indexes.set(userId, index);
+      folders.set(userId, new Map([['/', new Set()]]));
+      mkdirSync(rootOf(userId), { recursive: true });
+    }
+    return index;
+  };
+
+  /** Records a new object in the index and in its parent's list of names. */
+  const remember = (userId: number, segments: readonly string[], n: DriveNode): void => {
+    indexOf(userId).set(key(segments), n);
+    const names = folders.get(userId)!;
+    names.get(key(segments.slice(0, -1)))!.add(n.name);
+    if (n.kind === 'folder') names.set(key(segments), new Set());
+  };
+
+  const addUsage = (userId: number, delta: number): void => {
+    usage.set(userId, (usage.get(userId) ?? 0) + delta);
+  };
+
+  // Seeding: hard links where the disk allows (nothing ever writes a drive file in place, so a
+  // link never lets a change reach the fixtures), a copy otherwise.
+  const place = (from: string, to: string): void => {
+    try {
+      linkSync(from, to);
+    } catch {
+      copyFileSync(from, to, fsConstants.COPYFILE_FICLONE);
+    }
+  };
+
+  const seedFolder = (userId: number, from: string, segments: string[], time: number): void => {
+    for (const name of readdirSync(from).sort()) {
+      if (name === KEEP_FILE) continue;
+      const src = path.join(from, name);
+      const info = lstatSync(src);
+      const child = [...segments, name];
+      if (info.isDirectory()) {
+        mkdirSync(diskPath(userId, child));
+        remember(userId, child, node('folder', name, 0, time));
+        seedFolder(userId, src, child, time);
+      } else if (info.isFile()) {
+        place(src, diskPath(userId, child));
+        remember(userId, child, node('file', name, info.size, time));
+        addUsage(userId, info.size);
+      }
+      // Symbolic links and other special files in the fixtures are ignored.
+    }
+  };
+
+  const seedTime = options.clock.now();
+  for (const user of options.accounts.users) {
+    indexOf(user.id);
+    usage.set(user.id, 0);
+    const from = path.join(options.fixturesDrive, user.email);
+    if (existsSync(from) && statSync(from).isDirectory()) seedFolder(user.id, from, [], seedTime);
+  }
+
+  const stat = (userId: number, segments: readonly string[]) => indexOf(userId).get(key(segments));
+
+  const ensureFolder = (userId: number, segments: readonly string[]): DriveNode => {
+    const index = indexOf(userId);
+    let current = index.get('/')!;
+    for (let i = 1; i <= segments.length; i++) {
+      const part = segments.slice(0, i);
+      const existing = index.get(key(part));
+      if (existing) {
+        if (existing.kind !== 'folder') throw new DriveError('exists', `${key(part)} is a file`);
+        current = existing;
+        continue;
+      }
+      mkdirSync(diskPath(userId, part), { recursive: true });
+      current = node('folder', part[part.length - 1]!, 0, options.clock.now());
+      remember(userId, part, current);
+    }
+    return current;
+  };
+
+  return {
+    rootOf,
+    stat,
+    children(userId, segments) {
+      const names = folders.get(userId)?.get(key(segments));
+      if (!names) return undefined;
+      const index = indexOf(userId);
+      return [...names].sort().map((name) => index.get(key([...segments, name]))!);
+    },
+    ensureFolder,
+    commitFile(userId, segments, source) {
+      if (segments.length === 0) throw new DriveError('exists', 'the root is a folder');
+      ensureFolder(userId, segments.slice(0, -1));
+      const index = indexOf(userId);
+      const existing = index.get(key(segments));
+      if (existing && existing.kind === 'folder') throw new DriveError('exists', `${key(segments)} is a folder`);
+      const size = statSync(source).size;
+      renameSync(source, diskPath(userId, segments));
+      const now = options.clock.now();
+      if (existing) {
+        addUsage(userId, size - existing.size);
+        existing.size = size;
+        existing.updatedAt = now;
+        return existing;
+      }
+      const created = node('file', segments[segments.length - 1]!, size, now);
+      remember(userId, segments, created);
+      addUsage(userId, size);
+      return created;
+    },
+    used: (userId) => usage.get(userId) ?? 0,
+    diskPath,
+    makeTempDir: (prefix) => mkdtempSync(path.join(tmpDir, `${prefix}-`)),
+  };
+}
+
+/** Removes a temporary folder made by `makeTempDir`, ignoring one that is already gone. */
+export function removeTempDir(dir: string | undefined): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}

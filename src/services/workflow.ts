@@ -1,0 +1,61 @@
+/**
+ * @module services/workflow
+ * Creating workflow tasks, with the real server's checks in its order.
+ */
+import type { RequestBody, Schemas } from '../contract/index.js';
+import type { User } from '../accounts/accounts.js';
+import { DriveError } from '../drive/drive.js';
+import { isLegalName, parseUri } from '../drive/uri.js';
+import { ApiError, Code } from '../errors.js';
+import type { ArchiveState } from '../workflows/create-archive.js';
+import type { ServiceContext } from './context.js';
+import { taskDto } from './tasks.js';
+
+const Messages = {
+  compressNotAllowed: 'Group not allowed to compress files',
+  invalidDestination: 'Invalid destination',
+  objectExisted: 'Object existed',
+  notSupportedAction: 'Not supported action',
+  permissionDenied: 'Permission denied',
+  invalidObjectName: 'Invalid object name',
+  insufficientCapacity: 'Insufficient capacity',
+} as const;
+
+/** POST /workflow/archive (spec §8.2). */
+export function createArchive(ctx: ServiceContext, caller: User, body: RequestBody<'createArchive'>): Schemas['TaskResponse'] {
+  if (!ctx.accounts.hasPermission(caller, 'archive_task')) throw new ApiError(Code.GroupNotAllowed, Messages.compressNotAllowed);
+  const uri = parseUri(body.dst);
+  if (!uri) throw new ApiError(Code.ParamErr, Messages.invalidDestination);
+
+  // The destination probe: the server tries an upload of an empty file at dst and returns its
+  // error as is; missing parent folders are created and stay.
+  if (!uri.knownFs) throw new ApiError(Code.Unset, '');
+  if (uri.fs !== 'my') throw new ApiError(Code.NoPermission, Messages.notSupportedAction);
+  if (uri.id !== undefined && ctx.ids.decode('user', uri.id) !== caller.id) {
+    throw new ApiError(Code.NoPermission, Messages.permissionDenied);
+  }
+  const segments = uri.segments;
+  if (segments.length === 0 || ctx.drive.stat(caller.id, segments)) throw new ApiError(Code.ObjectExist, Messages.objectExisted);
+  for (let i = segments.length - 1; i >= 0 && !ctx.drive.stat(caller.id, segments.slice(0, i + 1)); i--) {
+    if (!isLegalName(segments[i]!)) {
+      throw ctx.site.legacy ? new ApiError(Code.Unset, '') : new ApiError(Code.IllegalObjectName, Messages.invalidObjectName);
+    }
+  }
+  const quota = caller.group.maxStorage;
+  if (quota > 0 && ctx.drive.used(caller.id) > quota) throw new ApiError(Code.InsufficientCapacity, Messages.insufficientCapacity);
+  try {
+    ctx.drive.ensureFolder(caller.id, segments.slice(0, -1));
+  } catch (err) {
+    if (err instanceof DriveError && err.reason === 'exists') throw new ApiError(Code.ObjectExist, Messages.objectExisted);
+    throw err;
+  }
+
+  const state: ArchiveState = { dst: { userId: caller.id, segments } };
+  const task = ctx.engine.create(
+    'create_archive',
+    caller.id,
+    { dst: body.dst, failed: 0, src_multiple: body.src },
+    state as unknown as Record<string, unknown>,
+  );
+  return taskDto(ctx, task, true);
+}

@@ -1,0 +1,37 @@
+/**
+ * @module workflows/services
+ * What the simulator lends its workflows, and how a workflow reads a user's URI.
+ */
+import type { Accounts, User } from '../accounts/accounts.js';
+import type { Drive } from '../drive/drive.js';
+import { parseUri } from '../drive/uri.js';
+import type { IdCodec } from '../util/ids.js';
+
+export interface WorkflowServices {
+  drive: Drive;
+  accounts: Accounts;
+  ids: IdCodec;
+}
+
+/** A URI resolved to an object of one user's `my` file system. */
+export interface Resolved {
+  userId: number;
+  segments: string[];
+}
+
+/** Why a URI cannot be read or written, in the server's words. */
+export type ResolveFailure = 'unparsable' | 'unknown_fs' | 'unsupported_fs' | 'permission_denied';
+
+/**
+ * Resolves a URI for `caller` to a place in a `my` file system: the caller's own unless the
+ * URI names another user (which is refused). `share`, `shared_with_me` and `trash` are not
+ * places this simulator stores files.
+ */
+export function resolveMy(services: WorkflowServices, caller: User, text: string): Resolved | ResolveFailure {
+  const uri = parseUri(text);
+  if (!uri) return 'unparsable';
+  if (!uri.knownFs) return 'unknown_fs';
+  if (uri.fs !== 'my') return 'unsupported_fs';
+  if (uri.id !== undefined && services.ids.decode('user', uri.id) !== caller.id) return 'permission_denied';
+  return { userId: caller.id, segments: uri.segments };
+}
