@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CLOCK_MODES, type ClockMode } from './engine/clock.js';
+import { PROFILE_NAMES, type ProfileName } from './engine/profile.js';
 import { EDITIONS, LOG_LEVELS, type LogLevel, type SimulatorOptions } from './options.js';
 import type { Edition } from './services/context.js';
 import { createSimulator, DEFAULT_HOST, DEFAULT_PORT, type Simulator } from './simulator.js';
@@ -26,6 +27,7 @@ Options (each also read from the environment variable shown):
   --strict              check every response against the contract (500 on mismatch)  CLOUDREVE_SIM_STRICT
   --clock <mode>        ${CLOCK_MODES.join(' | ')}                             CLOUDREVE_SIM_CLOCK (real)
   --speed <x>           simulated time per real time on the real clock      CLOUDREVE_SIM_SPEED (1)
+  --profile <name>      ${PROFILE_NAMES.join(' | ')}: how long simulated work takes   CLOUDREVE_SIM_PROFILE (realistic)
   --edition <name>      ${EDITIONS.join(' | ')}                           CLOUDREVE_SIM_EDITION (community)
   --hash-salt <text>    salt of the public hash ids                CLOUDREVE_SIM_HASH_SALT (site.yaml)
   --jwt-secret <text>   token signing secret                       CLOUDREVE_SIM_JWT_SECRET (random)
@@ -53,6 +55,7 @@ const FLAGS = {
   strict: { type: 'boolean' },
   clock: { type: 'string' },
   speed: { type: 'string' },
+  profile: { type: 'string' },
   edition: { type: 'string' },
   'hash-salt': { type: 'string' },
   'jwt-secret': { type: 'string' },
@@ -117,6 +120,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   set('dataDir', get('data-dir'));
   set('seed', get('seed'));
   set('speed', num('speed', false));
+  set('profile', choice<ProfileName>('profile', PROFILE_NAMES));
   set('hashSalt', get('hash-salt'));
   set('jwtSecret', get('jwt-secret'));
   set('accessTokenTtl', num('access-ttl', true));
@@ -131,7 +135,7 @@ export function banner(sim: Simulator, url: string): string {
     .map((u) => `    ${u.email.padEnd(26)} ${u.password.padEnd(12)} ${u.group.name}`)
     .join('\n');
   return [
-    `Cloudreve Workflow Simulator ${sim.options.version} (${sim.options.edition}, ${sim.options.clock} clock)`,
+    `Cloudreve Workflow Simulator ${sim.options.version} (${sim.options.edition}, ${sim.options.clock} clock, ${sim.options.profileName} timing)`,
     `  API:        ${url}/api/v4`,
     `  Try:        curl ${url}/api/v4/site/ping`,
     `  Accounts:   email                      password     group`,

@@ -75,6 +75,8 @@ export interface ResolvedOptions {
   speed: number;
   startTime: number | undefined;
   profile: TimingProfile;
+  /** The profile's name, or "custom" for an object. */
+  profileName: string;
   concurrency: { io: number; download: number };
   edition: Edition;
   version: string;
@@ -172,6 +174,7 @@ export function resolveOptions(o: SimulatorOptions = {}): ResolvedOptions {
         return invalid('profile', o.profile, (err as Error).message);
       }
     })(),
+    profileName: typeof o.profile === 'string' ? o.profile : o.profile === undefined ? 'realistic' : 'custom',
     concurrency: {
       io: positiveInt('concurrency.io', o.concurrency?.io ?? 15),
       download: positiveInt('concurrency.download', o.concurrency?.download ?? 15),

@@ -18,7 +18,7 @@ describe('parseCli', () => {
   it('reads every flag', () => {
     const argv = [
       '--port', '8080', '--host', '0.0.0.0', '--fixtures', 'fx', '--accounts', 'a.yaml', '--data-dir', 'data',
-      '--seed', 's', '--strict', '--clock', 'virtual', '--speed', '2.5', '--edition', 'pro',
+      '--seed', 's', '--strict', '--clock', 'virtual', '--speed', '2.5', '--profile', 'fast', '--edition', 'pro',
       '--hash-salt', 'salt', '--jwt-secret', 'k', '--access-ttl', '600', '--refresh-ttl', '7200', '--debug', '--log-level', 'warn',
     ];
     expect(parseCli(argv, {})).toEqual({
@@ -27,7 +27,7 @@ describe('parseCli', () => {
       host: '0.0.0.0',
       options: {
         clock: 'virtual', edition: 'pro', logLevel: 'warn', strict: true, debug: true,
-        fixtures: 'fx', accounts: 'a.yaml', dataDir: 'data', seed: 's', speed: 2.5, hashSalt: 'salt', jwtSecret: 'k',
+        fixtures: 'fx', accounts: 'a.yaml', dataDir: 'data', seed: 's', speed: 2.5, profile: 'fast', hashSalt: 'salt', jwtSecret: 'k',
         accessTokenTtl: 600, refreshTokenTtl: 7200,
       },
     });
@@ -46,6 +46,7 @@ describe('parseCli', () => {
     [['--clock', 'fake'], /Invalid --clock "fake": use one of virtual, real/],
     [['--edition', 'x'], /Invalid --edition "x": use one of community, pro/],
     [['--speed', 'fast'], /Invalid --speed "fast": expected a number/],
+    [['--profile', 'slow'], /Invalid --profile "slow": use one of realistic, fast, instant/],
     [['--nope'], /Unknown option '--nope'[\s\S]*cloudreve-sim --help/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseCli(argv, {})).toThrow(message);

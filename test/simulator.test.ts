@@ -67,6 +67,10 @@ describe('options', () => {
     [{ startTime: 'yesterday' }, /Invalid option startTime: "yesterday"/],
     [{ logLevel: 'loud' }, /Invalid option logLevel: "loud"/],
     [{ jwtSecret: '' }, /Invalid option jwtSecret/],
+    [{ profile: 'slow' }, /Invalid option profile: "slow". Unknown timing profile "slow": use one of realistic, fast, instant/],
+    [{ profile: { pickupDelayMs: -1 } }, /Invalid timing profile setting pickupDelayMs: -1/],
+    [{ profile: { warp: 1 } }, /Unknown timing profile setting "warp"/],
+    [{ concurrency: { io: 0 } }, /Invalid option concurrency.io: 0/],
   ])('reject %j with a message naming the value and the fix', (options, message) => {
     expect(() => createSimulator(options as never)).toThrow(message);
   });

@@ -430,3 +430,50 @@ describe('real clock', () => {
     expect(clock.nextDue()).toBe(undefined);
   });
 });
+
+describe('runUntil', () => {
+  it('runs timers one due time at a time until the condition holds, and stops there', async () => {
+    const clock = createClock({ mode: 'virtual', start: 0 });
+    const seen: number[] = [];
+    for (const at of [10, 20, 30, 40]) clock.schedule(at, () => seen.push(at));
+    const now = await clock.runUntil(() => seen.length === 2);
+    expect(now).toBe(20);
+    expect(seen).toEqual([10, 20]);
+    expect(clock.pending).toBe(2);
+  });
+
+  it('returns at once when the condition already holds', async () => {
+    const clock = createClock({ mode: 'virtual', start: 5 });
+    clock.schedule(10, () => undefined);
+    expect(await clock.runUntil(() => true)).toBe(5);
+    expect(clock.pending).toBe(1);
+  });
+
+  it('awaits an async condition', async () => {
+    const clock = createClock({ mode: 'virtual', start: 0 });
+    let n = 0;
+    clock.schedule(1, () => (n = 1));
+    expect(await clock.runUntil(async () => n === 1)).toBe(1);
+  });
+
+  it('rejects, naming why, when no timer is left and the condition is still false', async () => {
+    const clock = createClock({ mode: 'virtual', start: 0 });
+    clock.schedule(10, () => undefined);
+    await expect(clock.runUntil(() => false)).rejects.toThrow(/runUntil: the condition is still false and no timer is left/);
+    expect(clock.now()).toBe(10);
+  });
+
+  it('rejects when the next timer lies beyond maxMs, without running it', async () => {
+    const clock = createClock({ mode: 'virtual', start: 0 });
+    let ran = false;
+    clock.schedule(1_000, () => (ran = true));
+    await expect(clock.runUntil(() => false, 500)).rejects.toThrow(/after the 500 ms limit/);
+    expect(ran).toBe(false);
+  });
+
+  it('refuses a real clock', async () => {
+    const clock = createClock({ mode: 'real' });
+    await expect(clock.runUntil(() => true)).rejects.toThrow(/virtual/);
+    clock.dispose();
+  });
+});

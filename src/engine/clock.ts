@@ -44,6 +44,12 @@ export interface Clock {
   advance(ms: number): Promise<number>;
   /** Virtual mode: run timers, including ones they schedule, until none is left or `maxMs` of simulated time has passed. */
   runUntilIdle(maxMs?: number): Promise<number>;
+  /**
+   * Virtual mode: run timers one due time at a time until `predicate` holds (checked first, and
+   * after each due time). Rejects when no timer is left, or `maxMs` of simulated time passed,
+   * with the condition still false.
+   */
+  runUntil(predicate: () => boolean | Promise<boolean>, maxMs?: number): Promise<number>;
   /** Stop all timers (real mode: release the wall-clock timer). */
   dispose(): void;
 }
@@ -53,6 +59,9 @@ interface Timer {
   at: number;
   fn: () => unknown;
 }
+
+/** How far `runUntilIdle` / `runUntil` may move time by default: 30 days. */
+const DEFAULT_RUN_LIMIT_MS = 30 * 24 * 3600 * 1000;
 
 /** 2025-05-20T04:00:00Z: a fixed, documented start for virtual time. */
 export const VIRTUAL_EPOCH = Date.UTC(2025, 4, 20, 4, 0, 0);
@@ -238,9 +247,23 @@ export function createClock(options: ClockOptions = {}): Clock {
       }
       return runTo(virtualNow + Math.floor(ms), false);
     },
-    async runUntilIdle(maxMs = 30 * 24 * 3600 * 1000) {
+    async runUntilIdle(maxMs = DEFAULT_RUN_LIMIT_MS) {
       requireVirtual('run');
       return runTo(virtualNow + maxMs, true);
+    },
+    async runUntil(predicate, maxMs = DEFAULT_RUN_LIMIT_MS) {
+      requireVirtual('run');
+      const limit = virtualNow + maxMs;
+      for (;;) {
+        if (await predicate()) return virtualNow;
+        dropCancelled();
+        const next = heap.peek()?.at;
+        if (next === undefined || next > limit) {
+          const why = next === undefined ? 'no timer is left' : `the next timer is due after the ${maxMs} ms limit`;
+          throw new Error(`runUntil: the condition is still false and ${why} (simulated time ${new Date(virtualNow).toISOString()}).`);
+        }
+        await runTo(Math.max(next, virtualNow), true);
+      }
     },
     dispose() {
       disposed = true;
