@@ -1,0 +1,265 @@
+#!/usr/bin/env node
+// Benchmark: our streaming writeZip (dist/codecs/zip.js) against Info-ZIP `zip -6 -r -q` on the
+// same tree of files. Usage: npm run build && node bench/archive.mjs [--size-mb 1024] [--runs 3]
+// See bench/README.md for what the numbers mean.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const SELF = fileURLToPath(import.meta.url);
+const DIST_ZIP = path.join(path.dirname(SELF), '..', 'dist', 'codecs', 'zip.js');
+const MiB = 1024 * 1024;
+
+function parseArgs(argv) {
+  const args = { sizeMb: 1024, runs: 3, level: 6, worker: null, src: null, out: null, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`missing value for ${a}`);
+      return v;
+    };
+    if (a === '--size-mb') args.sizeMb = Number(next());
+    else if (a === '--runs') args.runs = Number(next());
+    else if (a === '--level') args.level = Number(next());
+    else if (a === '--worker') args.worker = next();
+    else if (a === '--src') args.src = next();
+    else if (a === '--out') args.out = next();
+    else if (a === '--keep') args.keep = true;
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node bench/archive.mjs [--size-mb N (default 1024)] [--runs N (default 3)] [--level 0-9 (default 6)] [--keep]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (!(args.sizeMb > 0)) throw new Error('--size-mb must be a positive number');
+  if (!(Number.isInteger(args.runs) && args.runs > 0)) throw new Error('--runs must be a positive integer');
+  return args;
+}
+
+// ---------------------------------------------------------------- worker side
+
+/** Files under `root`, depth first in sorted order, as paths relative to `root`. */
+function* walk(root, rel = '') {
+  for (const name of fs.readdirSync(path.join(root, rel)).sort()) {
+    const r = rel ? `${rel}/${name}` : name;
+    const st = fs.statSync(path.join(root, r));
+    if (st.isDirectory()) yield* walk(root, r);
+    else if (st.isFile()) yield { rel: r, st };
+  }
+}
+
+async function workerOurs({ src, out, level }) {
+  const { writeZip } = await import(pathToFileURL(DIST_ZIP).href);
+  // Resident set of an idle node with the module loaded: the floor under our peak.
+  const baselineKiB = process.resourceUsage().maxRSS;
+  function* entries() {
+    for (const { rel, st } of walk(src)) {
+      const full = path.join(src, rel);
+      yield { name: rel, size: st.size, mtime: st.mtime, open: () => fs.createReadStream(full) };
+    }
+  }
+  const t0 = process.hrtime.bigint();
+  const r = await writeZip(entries(), out, { level });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  console.log(JSON.stringify({ ms, size: r.size, entries: r.entries, bytes: r.bytes, peakRssKiB: process.resourceUsage().maxRSS, baselineKiB }));
+}
+
+async function workerZip({ src, out, level }) {
+  // Relative names from inside src, the same names ours writes. GNU time, when present, gives zip's peak RSS.
+  const useTime = fs.existsSync('/usr/bin/time');
+  const zipArgs = [`-${level}`, '-r', '-q', out, '.'];
+  const [cmd, argv] = useTime ? ['/usr/bin/time', ['-f', 'MAXRSS=%M', 'zip', ...zipArgs]] : ['zip', zipArgs];
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, argv, { cwd: src, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`zip failed (${r.status}): ${r.stderr}`);
+  const m = /MAXRSS=(\d+)/.exec(r.stderr ?? '');
+  console.log(JSON.stringify({ ms, size: fs.statSync(out).size, peakRssKiB: m ? Number(m[1]) : null }));
+}
+
+// ---------------------------------------------------------------- data set
+
+/** Cheap deterministic generator for the text files (xorshift32); the random files use crypto. */
+function xorshift(seed) {
+  let x = seed | 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+}
+
+const WORDS = 'file folder share upload download archive extract policy node task queue user group thumbnail preview webdav directlink metadata entity version'.split(' ');
+
+/** Log-like text: repetitive structure with varying fields, compresses roughly like real logs. */
+function textChunk(rand, bytes) {
+  const lines = [];
+  let n = 0;
+  while (n < bytes) {
+    const r = rand();
+    const line = `2025-05-${String(1 + (r % 28)).padStart(2, '0')}T${String(r % 24).padStart(2, '0')}:${String((r >>> 5) % 60).padStart(2, '0')}:${String((r >>> 11) % 60).padStart(2, '0')}Z INFO ${WORDS[r % WORDS.length]} ${WORDS[(r >>> 8) % WORDS.length]} id=${(r >>> 3).toString(36)} size=${r % 100000} status=${r % 7 === 0 ? 404 : 200}\n`;
+    lines.push(line);
+    n += line.length;
+  }
+  return Buffer.from(lines.join('')).subarray(0, bytes);
+}
+
+function writeFileChunked(file, size, kind, rand) {
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let left = size; left > 0; ) {
+      const n = Math.min(left, 4 * MiB);
+      fs.writeSync(fd, kind === 'random' ? randomBytes(n) : textChunk(rand, n));
+      left -= n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * ~sizeMb MiB of files: 15% as ~1,000s of small files (1-64 KiB), 25% as medium files (1-8 MiB),
+ * 60% as four large files; within each group about half the bytes are random (incompressible)
+ * and half log-like text.
+ */
+function makeTree(root, sizeMb) {
+  const total = Math.round(sizeMb * MiB);
+  const rand = xorshift(0x9e3779b9);
+  let files = 0;
+  let bytes = 0;
+  const put = (rel, size, kind) => {
+    const full = path.join(root, rel);
+    fs.mkdirSync(path.dirname(full), { recursive: true });
+    writeFileChunked(full, size, kind, rand);
+    files += 1;
+    bytes += size;
+  };
+  const kindOf = (i) => (i % 2 === 0 ? 'text' : 'random');
+  // Small files, spread over nested directories.
+  for (let i = 0, used = 0; used < total * 0.15; i++) {
+    const size = 1024 + (rand() % (63 * 1024));
+    put(`small/d${i % 16}/s${i % 7}/f${i}.${kindOf(i) === 'text' ? 'log' : 'bin'}`, size, kindOf(i));
+    used += size;
+  }
+  for (let i = 0, used = 0; used < total * 0.25; i++) {
+    const size = MiB + (rand() % (7 * MiB));
+    put(`medium/m${i}.${kindOf(i) === 'text' ? 'log' : 'bin'}`, size, kindOf(i));
+    used += size;
+  }
+  const large = Math.max(1, Math.floor((total - bytes) / 4));
+  for (let i = 0; i < 4; i++) put(`large/l${i}.${kindOf(i) === 'text' ? 'log' : 'bin'}`, large, kindOf(i));
+  return { files, bytes };
+}
+
+// ---------------------------------------------------------------- driver
+
+function runWorker(kind, src, out, level) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SELF, '--worker', kind, '--src', src, '--out', out, '--level', String(level)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${kind} worker exited with ${code}`));
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop()));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+function unzipTest(file) {
+  const r = spawnSync('unzip', ['-tq', file], { encoding: 'utf8', maxBuffer: 256 * MiB });
+  if (r.error) return 'unzip not installed, not verified';
+  return r.status === 0 ? 'OK' : `FAILED (status ${r.status}): ${(r.stdout + r.stderr).slice(0, 500)}`;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (x, d = 1) => (x == null ? 'n/a' : x.toFixed(d));
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.worker === 'ours') return workerOurs(args);
+  if (args.worker === 'zip') return workerZip(args);
+  if (args.worker) throw new Error(`unknown worker ${args.worker}`);
+
+  if (!fs.existsSync(DIST_ZIP)) {
+    console.error(`missing ${path.relative(process.cwd(), DIST_ZIP)}: run \`npm run build\` first`);
+    process.exit(2);
+  }
+  const hasZip = spawnSync('zip', ['-v'], { stdio: 'ignore' }).status === 0;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'archive-bench-'));
+  const src = path.join(tmp, 'src');
+  try {
+    process.stdout.write(`generating ~${args.sizeMb} MiB under ${src} ... `);
+    const t0 = process.hrtime.bigint();
+    const tree = makeTree(src, args.sizeMb);
+    console.log(`${tree.files} files, ${fmt(tree.bytes / MiB)} MiB in ${fmt(Number(process.hrtime.bigint() - t0) / 1e9)} s`);
+    console.log(`node ${process.version}, ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, level ${args.level}, ${args.runs} run(s) per side, alternating`);
+    if (!hasZip) console.log('Info-ZIP `zip` is not installed: reporting our numbers only.');
+
+    const sides = hasZip ? ['ours', 'zip'] : ['ours'];
+    const results = { ours: [], zip: [] };
+    const verified = {};
+    for (let run = 1; run <= args.runs; run++) {
+      for (const side of sides) {
+        const out = path.join(tmp, `${side}.zip`);
+        fs.rmSync(out, { force: true });
+        const r = await runWorker(side, src, out, args.level);
+        results[side].push(r);
+        // Verify the first archive of each side (unzip -t reads and inflates everything).
+        if (run === 1) verified[side] = unzipTest(out);
+        console.log(`  run ${run} ${side.padEnd(4)} ${fmt(r.ms / 1000, 2)} s  ${fmt(tree.bytes / MiB / (r.ms / 1000))} MiB/s  out ${fmt(r.size / MiB)} MiB  peak RSS ${r.peakRssKiB == null ? 'n/a' : fmt(r.peakRssKiB / 1024)} MiB`);
+        fs.rmSync(out, { force: true });
+      }
+    }
+
+    const summary = (side) => {
+      const rs = results[side];
+      if (!rs.length) return null;
+      const ms = median(rs.map((r) => r.ms));
+      return {
+        mibs: tree.bytes / MiB / (ms / 1000),
+        seconds: ms / 1000,
+        size: median(rs.map((r) => r.size)),
+        rss: rs.every((r) => r.peakRssKiB != null) ? median(rs.map((r) => r.peakRssKiB)) / 1024 : null,
+      };
+    };
+    const ours = summary('ours');
+    const zip = summary('zip');
+    const base = median(results.ours.map((r) => r.baselineKiB)) / 1024;
+    console.log('');
+    console.log(`input: ${tree.files} files, ${fmt(tree.bytes / MiB)} MiB (medians of ${args.runs})`);
+    console.log(`                 time (s)   MiB/s   output (MiB)   ratio out/in   peak RSS (MiB)`);
+    const row = (label, s) =>
+      console.log(`  ${label.padEnd(13)} ${fmt(s.seconds, 2).padStart(8)} ${fmt(s.mibs).padStart(7)} ${fmt(s.size / MiB, 2).padStart(14)} ${fmt(s.size / tree.bytes, 3).padStart(14)} ${fmt(s.rss).padStart(16)}`);
+    row('writeZip', ours);
+    if (zip) row('zip -6 -r -q', zip);
+    console.log(`  (writeZip peak RSS includes ~${fmt(base)} MiB of idle node + module)`);
+    if (zip) {
+      console.log(`ratio ours/zip: throughput ${fmt(ours.mibs / zip.mibs, 2)}x, output size ${fmt(ours.size / zip.size, 4)}x`);
+    }
+    console.log(`unzip -t: ours ${verified.ours}${zip ? `, zip ${verified.zip}` : ''}`);
+    if (verified.ours?.startsWith('FAILED')) process.exitCode = 1;
+  } finally {
+    if (args.keep) console.log(`kept ${tmp}`);
+    else fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
