@@ -71,7 +71,20 @@ export interface Drive {
   makeTempDir(prefix: string): string;
 }
 
-const key = (segments: readonly string[]): string => '/' + segments.join('/');
+/** Refuses segments that could name anything but one object inside its parent. */
+function checkSegments(segments: readonly string[]): void {
+  for (const s of segments) {
+    if (s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0')) {
+      throw new DriveError('illegal_path', `illegal path segment ${JSON.stringify(s)}`);
+    }
+  }
+}
+
+/** The index key of a path; checks the segments, so no alias of another path can be formed. */
+const key = (segments: readonly string[]): string => {
+  checkSegments(segments);
+  return '/' + segments.join('/');
+};
 
 /**
  * Creates the drives under `dataDir` and seeds every user's `my` from `fixturesDrive`
@@ -100,11 +113,7 @@ export function createDrive(options: { dataDir: string; fixturesDrive: string; a
   const rootOf = (userId: number): string => path.join(drivesDir, String(userId));
 
   const diskPath = (userId: number, segments: readonly string[]): string => {
-    for (const s of segments) {
-      if (s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0')) {
-        throw new DriveError('illegal_path', `illegal path segment ${JSON.stringify(s)}`);
-      }
-    }
+    checkSegments(segments);
     const root = rootOf(userId);
     const full = path.join(root, ...segments);
     // Defence in depth: the checks above already make this impossible.

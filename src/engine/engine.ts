@@ -182,6 +182,7 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
       } catch (err) {
         outcome = failure(asTaskError(err, task));
       }
+      if (!liveTasks.has(task.id)) return; // disposed while committing: nothing more may run
     }
     if (outcome.kind === 'goto' && !def.phases.includes(outcome.phase)) {
       outcome = failure(asTaskError(new Error(`workflow ${task.type} went to undeclared phase "${outcome.phase}"`), task));
