@@ -232,12 +232,16 @@ describe('Drive.stat', () => {
 });
 
 describe('Drive: one segment names one object', () => {
-  it.each([['docs/sub'], ['..'], ['.'], [''], ['a\\b'], ['a\0b']])('refuses the segment %j on every access, not only on disk', (segment) => {
-    const { drive } = makeDrive();
-    expect(reasonOf(() => drive.stat(ALICE, [segment]))).toBe('illegal_path');
-    expect(reasonOf(() => drive.children(ALICE, [segment]))).toBe('illegal_path');
-    expect(reasonOf(() => drive.ensureFolder(ALICE, [segment]))).toBe('illegal_path');
-  });
+  it.each([['docs/sub'], ['..'], ['.'], [''], ['a\\b'], ['a\0b']])(
+    'finds nothing at the segment %j (no alias of another path) and refuses to create it',
+    (segment) => {
+      const { drive } = makeDrive();
+      expect(drive.stat(ALICE, [segment])).toBe(undefined);
+      expect(drive.children(ALICE, [segment])).toBe(undefined);
+      expect(reasonOf(() => drive.ensureFolder(ALICE, [segment]))).toBe('illegal_path');
+      expect(reasonOf(() => drive.diskPath(ALICE, [segment]))).toBe('illegal_path');
+    },
+  );
 });
 
 describe('Drive.children', () => {

@@ -53,6 +53,7 @@ export const KEEP_FILE = '.keep';
 export interface Drive {
   /** The user's folder on disk. */
   rootOf(userId: number): string;
+  /** The object at a path; undefined when there is none (or the path cannot name one). */
   stat(userId: number, segments: readonly string[]): DriveNode | undefined;
   /** Children of a folder, sorted by name; undefined when it is not a folder. */
   children(userId: number, segments: readonly string[]): DriveNode[] | undefined;
@@ -181,7 +182,19 @@ export function createDrive(options: { dataDir: string; fixturesDrive: string; a
     if (existsSync(from) && statSync(from).isDirectory()) seedFolder(user.id, from, [], seedTime);
   }
 
-  const stat = (userId: number, segments: readonly string[]) => indexOf(userId).get(key(segments));
+  /** A path that cannot name an object (illegal segments) simply does not exist. */
+  const lookupKey = (segments: readonly string[]): string | undefined => {
+    try {
+      return key(segments);
+    } catch {
+      return undefined;
+    }
+  };
+
+  const stat = (userId: number, segments: readonly string[]): DriveNode | undefined => {
+    const k = lookupKey(segments);
+    return k === undefined ? undefined : indexOf(userId).get(k);
+  };
 
   const ensureFolder = (userId: number, segments: readonly string[]): DriveNode => {
     const index = indexOf(userId);
@@ -205,7 +218,8 @@ export function createDrive(options: { dataDir: string; fixturesDrive: string; a
     rootOf,
     stat,
     children(userId, segments) {
-      const names = folders.get(userId)?.get(key(segments));
+      const k = lookupKey(segments);
+      const names = k === undefined ? undefined : folders.get(userId)?.get(k);
       if (!names) return undefined;
       const index = indexOf(userId);
       return [...names].sort().map((name) => index.get(key([...segments, name]))!);

@@ -256,6 +256,20 @@ describe('create_archive: failures', () => {
     expect(sim.drive.stat(ALICE, ['m.zip'])).toBeUndefined();
   });
 
+  it.each(['cloudreve://my/a%5Cb.txt', 'cloudreve://my/../../../../etc/passwd', 'cloudreve://my/docs/%2E%2E/%2E%2E/%2E%2E/etc/hostname'])(
+    'treats the hostile source %s as a missing file (never a crash, never outside the drive)',
+    async (src) => {
+      const sim = testSimulator({ profile: 'instant' });
+      const alice = await as(sim, 'alice');
+      const { data } = await alice.archive([src], 'cloudreve://my/h.zip');
+      await sim.clock.runUntilIdle();
+      const t = await alice.task(data.id);
+      expect(t.status).toBe('error');
+      expect(t.error).toBe(`failed to compress files: failed to get file ${src}: Path not exist`);
+      expect(t.retry_count).toBe(5);
+    },
+  );
+
   it('fails at once, without retries, when the top-level files exceed the group compress_size', async () => {
     const sim = testSimulator();
     const alice = await as(sim, 'alice');
