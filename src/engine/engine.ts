@@ -12,6 +12,7 @@ import { TaskStore } from './store.js';
 import {
   canTransition,
   LIVE_STATUSES,
+  newTask,
   progressAt,
   settle,
   TaskError,
@@ -232,27 +233,10 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
     create(type, ownerId, props, state = {}) {
       const def = defs.get(type);
       if (!def) throw new Error(`No workflow for task type ${type}.`);
-      const now = clock.now();
-      const task: Task = {
-        id: nextId++,
-        type,
-        ownerId,
-        createdAt: now,
-        updatedAt: now,
-        status: 'queued',
-        phase: def.phases[0]!,
-        props,
-        errorHistory: [],
-        durationMs: 0,
-        resumeTime: 0,
-        retryCount: 0,
-        progress: new Map(),
-        state,
-        abort: new AbortController(),
-      };
+      const task = newTask({ id: nextId++, type, ownerId, createdAt: clock.now(), phase: def.phases[0]!, props, state });
       store.add(task);
       liveTasks.set(task.id, task);
-      due(task, now);
+      due(task, task.createdAt);
       return task;
     },
     live: (id) => liveTasks.get(id),

@@ -1,27 +1,11 @@
 import { describe, it, expect, vi } from 'vitest';
 import { TaskStore, type TaskCategory } from './store.js';
-import type { Task, TaskStatus, TaskType } from './task.js';
+import { newTask, type Task, type TaskStatus, type TaskType } from './task.js';
 
 const T0 = Date.UTC(2025, 4, 20, 4, 0, 0);
 
 function makeTask(id: number, type: TaskType = 'create_archive', ownerId = 1, status: TaskStatus = 'queued'): Task {
-  return {
-    id,
-    type,
-    ownerId,
-    createdAt: T0 + id,
-    updatedAt: T0 + id,
-    status,
-    phase: '',
-    props: {},
-    errorHistory: [],
-    durationMs: 0,
-    resumeTime: 0,
-    retryCount: 0,
-    progress: new Map(),
-    state: {},
-    abort: new AbortController(),
-  };
+  return { ...newTask({ id, type, ownerId, createdAt: T0 + id, phase: '' }), status };
 }
 
 const ids = (page: { tasks: Task[] }): number[] => page.tasks.map((t) => t.id);

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import {
   LIVE_STATUSES,
   MAX_RETRIES,
+  newTask,
   NON_RETRYABLE,
   TRANSITIONS,
   TaskError,
@@ -20,24 +21,7 @@ const NOW = Date.UTC(2025, 4, 20, 4, 0, 0);
 const STATUSES: readonly TaskStatus[] = ['queued', 'processing', 'suspending', 'error', 'canceled', 'completed'];
 
 function makeTask(fields: Partial<Task> = {}): Task {
-  return {
-    id: 7,
-    type: 'create_archive',
-    ownerId: 3,
-    createdAt: NOW - 60_000,
-    updatedAt: NOW - 60_000,
-    status: 'processing',
-    phase: '',
-    props: {},
-    errorHistory: [],
-    durationMs: 0,
-    resumeTime: 0,
-    retryCount: 0,
-    progress: new Map(),
-    state: {},
-    abort: new AbortController(),
-    ...fields,
-  };
+  return { ...newTask({ id: 7, type: 'create_archive', ownerId: 3, createdAt: NOW - 60_000, phase: '' }), status: 'processing', ...fields };
 }
 
 /** The fields `settle` may touch, for whole-value comparisons. */

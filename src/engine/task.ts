@@ -67,6 +67,35 @@ export interface Task {
   readonly abort: AbortController;
 }
 
+/** A new task record: queued, in its first phase, with no history. */
+export function newTask(init: {
+  id: number;
+  type: TaskType;
+  ownerId: number;
+  createdAt: number;
+  phase: string;
+  props?: Record<string, unknown>;
+  state?: Record<string, unknown>;
+}): Task {
+  return {
+    id: init.id,
+    type: init.type,
+    ownerId: init.ownerId,
+    createdAt: init.createdAt,
+    updatedAt: init.createdAt,
+    status: 'queued',
+    phase: init.phase,
+    props: init.props ?? {},
+    errorHistory: [],
+    durationMs: 0,
+    resumeTime: 0,
+    retryCount: 0,
+    progress: new Map(),
+    state: init.state ?? {},
+    abort: new AbortController(),
+  };
+}
+
 /** Text the server appends to an error that must not be retried. */
 export const NON_RETRYABLE = ' (non-retryable error)';
 
