@@ -60,6 +60,12 @@ export interface SimulatorOptions {
   debug?: boolean;
   /** Largest request body in bytes. Default 1 MiB. */
   bodyLimit?: number;
+  /** Serve the control plane under /__sim. Default true. */
+  control?: boolean;
+  /** When set, /__sim needs `Authorization: Bearer <controlToken>`. */
+  controlToken?: string;
+  /** A YAML file whose `faults` list is installed at start. */
+  scenario?: string;
   /** A pino logger to use, or the level of the simulator's own logger. Default level `silent`. */
   logger?: Logger;
   logLevel?: LogLevel;
@@ -88,6 +94,9 @@ export interface ResolvedOptions {
   debug: boolean;
   bodyLimit: number;
   logLevel: LogLevel;
+  control: boolean;
+  controlToken: string | undefined;
+  scenario: string | undefined;
 }
 
 interface SiteFile {
@@ -189,5 +198,8 @@ export function resolveOptions(o: SimulatorOptions = {}): ResolvedOptions {
     debug: o.debug ?? false,
     bodyLimit: positiveInt('bodyLimit', o.bodyLimit ?? 1024 * 1024),
     logLevel: oneOf('logLevel', o.logLevel ?? 'silent', LOG_LEVELS),
+    control: o.control ?? true,
+    controlToken: o.controlToken === undefined || o.controlToken === '' ? undefined : o.controlToken,
+    scenario: o.scenario === undefined ? undefined : path.resolve(o.scenario),
   };
 }

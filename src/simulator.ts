@@ -1,105 +1,101 @@
 /**
  * @module simulator
- * The Simulator object. It owns everything mutable — clock, accounts, sessions, data folder,
- * HTTP app and server — so two simulators in one process never share anything.
+ * The Simulator object. It owns everything mutable — its worlds (the default one and the
+ * namespaces), fault rules, data folder, HTTP app and server — so two simulators in one
+ * process never share anything.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Express } from 'express';
+import type { Express, RequestHandler } from 'express';
 import { pino, type Logger } from 'pino';
-import { loadAccounts, type Accounts } from './accounts/accounts.js';
+import { parse } from 'yaml';
+import type { Accounts } from './accounts/accounts.js';
 import { loadContract } from './contract/index.js';
-import { createClock, type Clock } from './engine/clock.js';
+import type { SimEvent } from './control/events.js';
+import { createFaultRegistry, DEFAULT_NAMESPACE, FaultError, type FaultRule, type FaultRuleInput } from './control/faults.js';
+import type { Journal } from './control/journal.js';
+import { journal as journalMiddleware, NamespaceError, requestFaults, selectWorld } from './control/middleware.js';
+import { controlRouter, type MintedToken } from './control/routes.js';
+import type { Drive } from './drive/drive.js';
+import type { Clock } from './engine/clock.js';
 import { createHttpApp } from './http/app.js';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.js';
-import type { ServiceContext } from './services/context.js';
-import { createTokenService } from './services/tokens.js';
-import { MASTER_NODE_ID } from './services/tasks.js';
-import { createDrive, type Drive } from './drive/drive.js';
-import { createEngine } from './engine/engine.js';
-import type { WorkflowServices } from './workflows/services.js';
-import { WORKFLOWS } from './workflows/index.js';
-import { createIdCodec, type IdCodec } from './util/ids.js';
+import { tokenDto } from './services/session.js';
+import type { IdCodec } from './util/ids.js';
 import { createRandom } from './util/random.js';
+import { createWorld, type World } from './world.js';
 
-export interface Simulator {
+/** One isolated world as the in-process API shows it (the default one or a namespace). */
+export interface SimNamespace {
+  readonly name: string;
+  /** The world's clock (the same object across resets). */
+  readonly clock: Clock;
+  readonly accounts: Accounts;
+  /** The world's drives: look at what tasks produced (`stat`, `diskPath`, `children`). */
+  readonly drive: Drive;
+  /** Every request to /api/v4 in this world and its answer. */
+  readonly journal: Journal;
+  /** Task events from now on; ends when `signal` aborts or the loop breaks. */
+  events(signal?: AbortSignal): AsyncIterableIterator<SimEvent>;
+  /** Back to the fixtures: accounts, drive, tasks, ids, clock and journal (fault rules stay). */
+  reset(): void;
+  /** A token pair for any account, whatever its status, without signing in. */
+  mintToken(email: string): Promise<MintedToken>;
+}
+
+/** The fault rules of a simulator. */
+export interface SimFaults {
+  /** Adds rules (checked; a bad one throws naming its field) and returns them with their ids. */
+  use(...rules: FaultRuleInput[]): FaultRule[];
+  list(): FaultRule[];
+  remove(id: string): boolean;
+  /** Removes every rule; returns how many there were. */
+  clear(): number;
+}
+
+export interface Simulator extends SimNamespace {
   /** The express app: hand it to supertest, or mount it in your own server. */
   readonly app: Express;
-  /** The simulator's clock; on a virtual clock, `advance(ms)` moves time. */
-  readonly clock: Clock;
   /** Hash-id codec under the simulator's salt, to compute ids the way clients see them. */
   readonly ids: IdCodec;
-  readonly accounts: Accounts;
-  /** The users' drives: look at what tasks produced (`stat`, `diskPath`, `children`). */
-  readonly drive: Drive;
   readonly options: Readonly<ResolvedOptions>;
   readonly logger: Logger;
-  /** Folder holding the users' drives. */
+  /** Folder holding every world's drives. */
   readonly dataDir: string;
   /** `http://host:port` once `listen` has resolved, else undefined. */
   readonly url: string | undefined;
+  readonly faults: SimFaults;
+  /** A namespace by name, created from the fixtures on first use ("default" is the default world). */
+  namespace(name: string): SimNamespace;
+  /** The names of every world in use, the default one first. */
+  namespaces(): string[];
+  /** Stops a namespace's tasks and removes its files; false when there is none. */
+  dropNamespace(name: string): boolean;
   /** Starts an HTTP server (default port 5212 on 127.0.0.1; 0 picks a free port). Resolves to its URL. */
   listen(port?: number, host?: string): Promise<string>;
-  /** Stops the server and the clock, and removes the data folder if the simulator created it. */
+  /** Stops the server, every world and its clock, and removes the data folder if the simulator created it. */
   close(): Promise<void>;
 }
 
 export const DEFAULT_PORT = 5212;
 export const DEFAULT_HOST = '127.0.0.1';
 
-/** Versions are compared as numbers: below 4.18.0 the simulator behaves like 4.0.0 (spec §17). */
-export function isLegacyVersion(version: string): boolean {
-  const [major = 0, minor = 0] = version.split(/[.-]/).map((p) => Number.parseInt(p, 10) || 0);
-  return major < 4 || (major === 4 && minor < 18);
-}
+const NAMESPACE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Builds the state services work on (clock, accounts, ids, tokens, drive, engine) from resolved options. */
-export function createServiceContext(options: ResolvedOptions, dataDir: string, logger: Logger): ServiceContext {
-  const clock = createClock({
-    mode: options.clock,
-    speed: options.speed,
-    ...(options.startTime !== undefined ? { start: options.startTime } : {}),
-  });
-  const ids = createIdCodec(options.hashSalt);
-  const random = createRandom(options.seed);
-  const accounts = loadAccounts(options.accountsFile, clock.now());
-  const drive = createDrive({ dataDir, fixturesDrive: path.join(options.fixtures, 'drive'), accounts, clock });
-  const services: WorkflowServices = { drive, accounts, ids };
-  const engine = createEngine({
-    clock,
-    profile: options.profile,
-    concurrency: options.concurrency,
-    workflows: WORKFLOWS,
-    services,
-    logger,
-    nodeId: MASTER_NODE_ID,
-  });
-  return {
-    clock,
-    ids,
-    accounts,
-    random,
-    tokens: createTokenService({
-      secret: options.jwtSecret,
-      accessTtlSeconds: options.accessTokenTtl,
-      refreshTtlSeconds: options.refreshTokenTtl,
-      clock,
-      random,
-      ids,
-    }),
-    site: {
-      version: options.version,
-      edition: options.edition,
-      utcOffsetMinutes: options.utcOffsetMinutes,
-      legacy: isLegacyVersion(options.version),
-    },
-    revokedSessions: new Set(),
-    drive,
-    engine,
-  };
+/** Reads the fault rules of a scenario file (`faults: [...]`). */
+function readScenario(file: string): FaultRuleInput[] {
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new TypeError(`Failed to read scenario ${file}: ${(err as Error).message}`);
+  }
+  const faults = (doc as { faults?: unknown } | null)?.faults;
+  if (!Array.isArray(faults)) throw new TypeError(`Invalid scenario ${file}: expected a "faults" list.`);
+  return faults as FaultRuleInput[];
 }
 
 /**
@@ -117,16 +113,91 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
   const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'cloudreve-sim-'));
   if (!ownDataDir) mkdirSync(dataDir, { recursive: true });
-  let ctx: ServiceContext;
+  const faults = createFaultRegistry(createRandom(options.seed === undefined ? undefined : `${options.seed}\0faults`));
+  const worlds = new Map<string, World>();
+
+  const newWorld = (name: string): World =>
+    createWorld({ name, options, dataDir: path.join(dataDir, 'worlds', name), logger, faults });
+
+  let defaultWorld: World;
   try {
-    ctx = createServiceContext(options, dataDir, logger);
+    if (options.scenario) {
+      try {
+        faults.add(readScenario(options.scenario));
+      } catch (err) {
+        if (err instanceof FaultError) throw new TypeError(`Invalid scenario ${options.scenario}: ${err.message}`);
+        throw err;
+      }
+    }
+    defaultWorld = newWorld(DEFAULT_NAMESPACE);
   } catch (err) {
     if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
-  const { clock, ids, accounts, drive } = ctx;
+  worlds.set(DEFAULT_NAMESPACE, defaultWorld);
 
-  const app = createHttpApp(ctx, loadContract(), {
+  const worldFor = (name: string | undefined): World => {
+    if (name === undefined || name === '') return defaultWorld;
+    if (!NAMESPACE_NAME.test(name)) {
+      throw new NamespaceError(`Invalid namespace ${JSON.stringify(name)}: use 1 to 64 letters, digits, ".", "_" or "-".`);
+    }
+    let world = worlds.get(name);
+    if (!world) {
+      world = newWorld(name);
+      worlds.set(name, world);
+    }
+    return world;
+  };
+
+  const drop = (name: string): boolean => {
+    if (name === DEFAULT_NAMESPACE) throw new NamespaceError('The default world cannot be dropped; reset it instead.');
+    const world = worlds.get(name);
+    if (!world) return false;
+    world.dispose();
+    worlds.delete(name);
+    return true;
+  };
+
+  const mintToken = async (world: World, email: string): Promise<MintedToken | undefined> => {
+    const user = world.ctx.accounts.userByEmail(email);
+    if (!user) return undefined;
+    const pair = tokenDto(world.ctx, await world.ctx.tokens.issue(user));
+    return { user_id: world.ctx.ids.encode('user', user.id), ...pair };
+  };
+
+  const handle = (world: () => World): SimNamespace => ({
+    get name() {
+      return world().name;
+    },
+    get clock() {
+      return world().clock;
+    },
+    get accounts() {
+      return world().ctx.accounts;
+    },
+    get drive() {
+      return world().ctx.drive;
+    },
+    get journal() {
+      return world().journal;
+    },
+    events: (signal) => world().events.stream(signal),
+    reset: () => world().reset(),
+    async mintToken(email) {
+      const minted = await mintToken(world(), email);
+      if (!minted) throw new Error(`No account with email "${email}".`);
+      return minted;
+    },
+  });
+
+  const before: RequestHandler[] = [selectWorld(worldFor), journalMiddleware(), requestFaults(faults)];
+  const mounts: Array<[string, RequestHandler]> = options.control
+    ? [['/__sim', controlRouter({ worldFor, worlds: () => [...worlds.values()], drop, faults, mintToken, ...(options.controlToken ? { token: options.controlToken } : {}) })]]
+    : [];
+  const app = createHttpApp(loadContract(), {
+    edition: options.edition,
+    before,
+    mounts,
     strict: options.strict,
     debug: options.debug,
     bodyLimit: options.bodyLimit,
@@ -136,49 +207,68 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
   let server: Server | undefined;
   let url: string | undefined;
   let closed = false;
+  const defaultHandle = handle(() => defaultWorld);
 
-  return {
-    app,
-    clock,
-    ids,
-    accounts,
-    drive,
-    options,
-    logger,
-    dataDir,
-    get url() {
-      return url;
-    },
-    listen(port = DEFAULT_PORT, host = DEFAULT_HOST) {
-      if (server) return Promise.reject(new Error(`Simulator already listening on ${url}.`));
-      return new Promise((resolve, reject) => {
-        const s = app.listen(port, host);
-        s.once('error', reject);
-        s.once('listening', () => {
-          s.off('error', reject);
-          server = s;
-          const addr = s.address() as AddressInfo;
-          const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-          url = `http://${shownHost}:${addr.port}`;
-          resolve(url);
+  return Object.defineProperties(
+    {
+      app,
+      options,
+      logger,
+      dataDir,
+      faults: {
+        use: (...rules: FaultRuleInput[]) => faults.add(rules),
+        list: () => faults.list(),
+        remove: (id: string) => faults.remove(id),
+        clear: () => faults.clear(),
+      },
+      namespace(name: string): SimNamespace {
+        const world = worldFor(name);
+        return handle(() => worldFor(world.name));
+      },
+      namespaces: () => [...worlds.keys()],
+      dropNamespace: drop,
+      events: defaultHandle.events,
+      reset: defaultHandle.reset,
+      mintToken: defaultHandle.mintToken,
+      listen(port = DEFAULT_PORT, host = DEFAULT_HOST) {
+        if (server) return Promise.reject(new Error(`Simulator already listening on ${url}.`));
+        return new Promise<string>((resolve, reject) => {
+          const s = app.listen(port, host);
+          s.once('error', reject);
+          s.once('listening', () => {
+            s.off('error', reject);
+            server = s;
+            const addr = s.address() as AddressInfo;
+            const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+            url = `http://${shownHost}:${addr.port}`;
+            resolve(url);
+          });
         });
-      });
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        for (const world of worlds.values()) world.dispose();
+        if (server) {
+          const s = server;
+          await new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          });
+          server = undefined;
+          url = undefined;
+        }
+        if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+      },
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      ctx.engine.dispose();
-      clock.dispose();
-      if (server) {
-        const s = server;
-        await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeAllConnections();
-        });
-        server = undefined;
-        url = undefined;
-      }
-      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+    {
+      name: { get: () => defaultWorld.name, enumerable: true },
+      clock: { get: () => defaultWorld.clock, enumerable: true },
+      accounts: { get: () => defaultWorld.ctx.accounts, enumerable: true },
+      drive: { get: () => defaultWorld.ctx.drive, enumerable: true },
+      journal: { get: () => defaultWorld.journal, enumerable: true },
+      ids: { get: () => defaultWorld.ctx.ids, enumerable: true },
+      url: { get: () => url, enumerable: true },
     },
-  };
+  ) as unknown as Simulator;
 }

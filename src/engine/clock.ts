@@ -50,8 +50,28 @@ export interface Clock {
    * with the condition still false.
    */
   runUntil(predicate: () => boolean | Promise<boolean>, maxMs?: number): Promise<number>;
+  /** Real mode: stop time (timers wait) until `resume()`. Virtual time is always frozen between steps. */
+  freeze(): void;
+  resume(): void;
+  readonly frozen: boolean;
+  /** Drops every timer and sets time back to the start (virtual) or to the wall clock (real). */
+  reset(): void;
   /** Stop all timers (real mode: release the wall-clock timer). */
   dispose(): void;
+}
+
+/**
+ * Waits `ms` of real time. Only transport faults use it (a delayed HTTP answer is about the
+ * wire, not the simulated world), so it lives here with the simulator's one wall-clock timer.
+ */
+export function wallDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, Math.max(0, ms));
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
 }
 
 interface Timer {
@@ -135,14 +155,16 @@ export function createClock(options: ClockOptions = {}): Clock {
   let nextId = 1;
 
   // Virtual time is a plain number; real time is an anchor (simulated, wall) plus speed.
-  let virtualNow = Math.floor(options.start ?? (mode === 'virtual' ? VIRTUAL_EPOCH : Date.now()));
+  const startAt = (): number => Math.floor(options.start ?? (mode === 'virtual' ? VIRTUAL_EPOCH : Date.now()));
+  let virtualNow = startAt();
   let anchorSim = virtualNow;
   let anchorReal = performance.now();
   let wallTimer: ReturnType<typeof setTimeout> | undefined;
   let disposed = false;
+  let frozen = false;
 
   const now = (): number =>
-    mode === 'virtual' ? virtualNow : Math.floor(anchorSim + (performance.now() - anchorReal) * speed);
+    mode === 'virtual' || frozen ? (mode === 'virtual' ? virtualNow : anchorSim) : Math.floor(anchorSim + (performance.now() - anchorReal) * speed);
 
   const dropCancelled = (): void => {
     while (heap.size > 0 && !live.has(heap.peek()!.id)) heap.pop();
@@ -150,7 +172,7 @@ export function createClock(options: ClockOptions = {}): Clock {
 
   // Real mode: one wall-clock timer, always aimed at the earliest pending timer.
   const armWallTimer = (): void => {
-    if (mode !== 'real' || disposed) return;
+    if (mode !== 'real' || disposed || frozen) return;
     if (wallTimer !== undefined) clearTimeout(wallTimer);
     wallTimer = undefined;
     dropCancelled();
@@ -222,6 +244,31 @@ export function createClock(options: ClockOptions = {}): Clock {
       anchorReal = performance.now();
       speed = s;
       armWallTimer();
+    },
+    get frozen() {
+      return mode === 'real' ? frozen : true;
+    },
+    freeze() {
+      if (mode !== 'real' || frozen) return;
+      anchorSim = now();
+      frozen = true;
+      if (wallTimer !== undefined) clearTimeout(wallTimer);
+      wallTimer = undefined;
+    },
+    resume() {
+      if (mode !== 'real' || !frozen) return;
+      anchorReal = performance.now();
+      frozen = false;
+      armWallTimer();
+    },
+    reset() {
+      if (wallTimer !== undefined) clearTimeout(wallTimer);
+      wallTimer = undefined;
+      live.clear();
+      heap.clear();
+      virtualNow = startAt();
+      anchorSim = virtualNow;
+      anchorReal = performance.now();
     },
     schedule(at: number, fn: () => unknown): TimerId {
       const t: Timer = { id: nextId++, at: Math.max(Math.floor(at), 0), fn };

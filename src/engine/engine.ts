@@ -33,8 +33,24 @@ export interface EngineOptions<S> {
   logger: Logger;
   /** The node every task is allocated to (the master node). */
   nodeId: number;
-  /** Called after every persisted transition. */
-  onTransition?: (task: Task, from: TaskStatus) => void;
+  /** Called after every persisted transition, with the status and phase before it. */
+  onTransition?: (task: Task, from: TaskStatus, fromPhase: string) => void;
+  /** Called once a task has been created (queued). */
+  onCreate?: (task: Task) => void;
+  /** Asked before each iteration: a fault to inject instead of, or on top of, the step. */
+  iterationFault?: (task: Task) => IterationFault | undefined;
+}
+
+/** A fault injected into one iteration (the control plane's task faults). */
+export interface IterationFault {
+  /** Fail the iteration with this error instead of running the step. */
+  fail?: TaskError;
+  /** The iteration never ends: the task stays processing and keeps its worker. */
+  stall?: boolean;
+  /** Multiply the iteration's simulated cost. */
+  factor?: number;
+  /** Add to the iteration's simulated cost, in ms. */
+  extraMs?: number;
 }
 
 export interface ProgressValue {
@@ -53,6 +69,8 @@ export interface Engine {
   progress(task: Task): Record<string, ProgressValue>;
   /** True when no task is live. */
   idle(): boolean;
+  /** How many tasks are live. */
+  liveCount(): number;
   /** Aborts every live task and drops its timers. */
   dispose(): void;
 }
@@ -98,7 +116,7 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
     if (from !== to && !canTransition(from, to)) throw new Error(`Task ${task.id}: transition ${from} → ${to} is not allowed.`);
     task.status = to;
     task.updatedAt = now;
-    o.onTransition?.(task, from);
+    o.onTransition?.(task, from, task.phase);
   };
 
   const at = (task: Task, when: number, fn: () => Promise<void>): void => {
@@ -133,7 +151,9 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
     transition(task, 'processing', startedAt);
     const it: Iteration = { result: undefined, failure: undefined, reports: new Map() };
     const allowed = def.progressKeys[task.phase] ?? [];
+    const fault = o.iterationFault?.(task);
     try {
+      if (fault?.fail) throw fault.fail;
       it.result = await def.steps[task.phase]!({
         task,
         clock,
@@ -151,7 +171,9 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
       it.failure = asTaskError(err, task);
     }
     if (!liveTasks.has(task.id)) return; // disposed while working
-    const cost = it.failure ? profile.failureMs : (it.result?.costMs ?? profile.phaseMinMs);
+    if (fault?.stall) return; // a stalled iteration never ends; its worker stays busy
+    const baseCost = it.failure ? profile.failureMs : (it.result?.costMs ?? profile.phaseMinMs);
+    const cost = baseCost * (fault?.factor ?? 1) + (fault?.extraMs ?? 0);
     const endsAt = Math.max(startedAt + cost, clock.now());
     for (const [key, r] of it.reports) {
       const prev = task.progress.get(key);
@@ -196,7 +218,7 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
     if (task.phase !== oldPhase) {
       for (const key of def.progressKeys[oldPhase] ?? []) if (!def.keepProgress?.includes(key)) task.progress.delete(key);
     }
-    o.onTransition?.(task, from);
+    o.onTransition?.(task, from, oldPhase);
     queue.busy -= 1;
     if (next.kind === 'resume') {
       due(task, next.at);
@@ -236,6 +258,7 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
       const task = newTask({ id: nextId++, type, ownerId, createdAt: clock.now(), phase: def.phases[0]!, props, state });
       store.add(task);
       liveTasks.set(task.id, task);
+      o.onCreate?.(task);
       due(task, task.createdAt);
       return task;
     },
@@ -251,6 +274,7 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
       return out;
     },
     idle: () => liveTasks.size === 0,
+    liveCount: () => liveTasks.size,
     dispose() {
       for (const task of liveTasks.values()) task.abort.abort(new Error('simulator stopped'));
       for (const id of timers.values()) clock.cancel(id);

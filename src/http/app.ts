@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { User } from '../accounts/accounts.js';
 import { compiledOnce, HTTP_METHODS, type OpenApiDocument, type OpenApiOperation, type OperationId } from '../contract/index.js';
 import { ApiError, Code, Msg } from '../errors.js';
-import type { ServiceContext } from '../services/context.js';
+import type { Edition, ServiceContext } from '../services/context.js';
 import { resolveCaller } from '../services/session.js';
 import { bindingError, bindingOf, normalizeQuery, readJsonBody, type Binding } from './binding.js';
 import { correlationId, errorEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
@@ -22,6 +22,10 @@ declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Locals {
+      /** The world this request runs in (set before routing). */
+      ctx?: ServiceContext;
+      /** Wraps the handler call (the control plane binds a request's task faults this way). */
+      aroundHandler?: <T>(fn: () => T) => T;
       operationId?: OperationId;
       caller?: User;
       taskId?: number;
@@ -32,6 +36,12 @@ declare global {
 }
 
 export interface HttpOptions {
+  /** Which operations exist (`x-cr-edition: pro` ones only on pro). */
+  edition: Edition;
+  /** Run for every request under /api/v4 before routing; one of them must set `res.locals.ctx`. */
+  before: RequestHandler[];
+  /** Routers mounted beside the API (the control plane). */
+  mounts?: Array<[string, RequestHandler]>;
   /** Validate every response against the contract; a mismatch is logged and answered with a 500. */
   strict: boolean;
   /** Add the raw internal text (`error`) to error envelopes. */
@@ -43,13 +53,21 @@ export interface HttpOptions {
 
 const NOT_FOUND = '404 page not found';
 
+/** A `before` middleware that runs every request in one fixed context. */
+export function fixedContext(ctx: ServiceContext): RequestHandler {
+  return function fixedContext(_req, res, next) {
+    res.locals.ctx = ctx;
+    next();
+  };
+}
+
+const ctxOf = (res: Response): ServiceContext => {
+  if (!res.locals.ctx) throw new Error('No world selected for this request.');
+  return res.locals.ctx;
+};
+
 /** Builds the simulator's express app. `handlers` can be replaced (tests do). */
-export function createHttpApp(
-  ctx: ServiceContext,
-  doc: OpenApiDocument,
-  options: HttpOptions,
-  handlers: Handlers = defaultHandlers,
-): express.Express {
+export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handlers: Handlers = defaultHandlers): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -77,21 +95,23 @@ export function createHttpApp(
     for (const method of HTTP_METHODS) {
       const op = item[method] as OpenApiOperation | undefined;
       if (!op) continue;
-      if (op['x-cr-edition'] === 'pro' && ctx.site.edition !== 'pro') continue;
+      if (op['x-cr-edition'] === 'pro' && options.edition !== 'pro') continue;
       const handler = handlers[op.operationId as OperationId] as Handler<OperationId> | undefined;
       if (!handler) throw new Error(`No handler for contract operation ${op.operationId}.`);
       const binding = bindingOf(doc, op);
       router[method](expressPath(path), [
         operation(op.operationId as OperationId),
-        callerResolution(ctx),
-        ...guards(ctx, op),
+        callerResolution(),
+        ...guards(op),
         ...bind(binding, validator, options.bodyLimit),
-        run(ctx, handler, (req, res, env) => send(req, res, env)),
+        run(handler, (req, res, env) => send(req, res, env)),
       ]);
     }
   }
   // The contract has no HEAD or OPTIONS operations, but express would answer both by itself
   // (HEAD from the GET route, OPTIONS with an Allow list); the real server answers 404.
+  for (const [at, handler] of options.mounts ?? []) app.use(at, handler);
+  app.use('/api/v4', ...options.before);
   app.use('/api/v4', (req: Request, res: Response, next: NextFunction) =>
     req.method === 'HEAD' || req.method === 'OPTIONS' ? notFound(req, res) : next(),
   );
@@ -99,8 +119,9 @@ export function createHttpApp(
   app.use(notFound);
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof ApiError) {
-      send(req, res, errorEnvelope(err, () => correlationId(req, ctx.random), options.debug));
+    if (err instanceof ApiError && res.locals.ctx) {
+      const random = res.locals.ctx.random;
+      send(req, res, errorEnvelope(err, () => correlationId(req, random), options.debug));
       return;
     }
     // A crash inside the simulator: logged, answered like the real server (500, empty body).
@@ -145,10 +166,10 @@ function operation(operationId: OperationId): RequestHandler {
 }
 
 /** Token errors beat everything; past them every response is marked `private, no-cache`. */
-function callerResolution(ctx: ServiceContext): RequestHandler {
+function callerResolution(): RequestHandler {
   return async function callerResolution(req, res, next) {
     try {
-      const user = await resolveCaller(ctx, req.get('Authorization'));
+      const user = await resolveCaller(ctxOf(res), req.get('Authorization'));
       if (user) res.locals.caller = user;
       res.setHeader('Cache-Control', 'private, no-cache');
       next();
@@ -161,17 +182,17 @@ function callerResolution(ctx: ServiceContext): RequestHandler {
 const GUARDS = ['login', 'admin', 'taskId'] as const;
 type Guard = (typeof GUARDS)[number];
 
-function guards(ctx: ServiceContext, op: OpenApiOperation): RequestHandler[] {
+function guards(op: OpenApiOperation): RequestHandler[] {
   const names = op['x-cr-guards'] ?? [];
   return names.map((name) => {
     if (!(GUARDS as readonly string[]).includes(name)) {
       throw new Error(`Unknown guard "${name}" on ${op.operationId}: use one of ${GUARDS.join(', ')}.`);
     }
-    return guard(ctx, name as Guard);
+    return guard(name as Guard);
   });
 }
 
-function guard(ctx: ServiceContext, name: Guard): RequestHandler {
+function guard(name: Guard): RequestHandler {
   switch (name) {
     case 'login':
       return function login(_req, res, next) {
@@ -180,11 +201,11 @@ function guard(ctx: ServiceContext, name: Guard): RequestHandler {
     case 'admin':
       return function admin(_req, res, next) {
         const user = res.locals.caller;
-        next(user && ctx.accounts.hasPermission(user, 'admin') ? undefined : new ApiError(Code.NoPermission, ''));
+        next(user && ctxOf(res).accounts.hasPermission(user, 'admin') ? undefined : new ApiError(Code.NoPermission, ''));
       };
     case 'taskId':
       return function taskId(req, res, next) {
-        const id = ctx.ids.decode('task', String(req.params.id ?? ''));
+        const id = ctxOf(res).ids.decode('task', String(req.params.id ?? ''));
         if (id === undefined) return next(new ApiError(Code.ParamErr, Msg.parseObjectId));
         res.locals.taskId = id;
         next();
@@ -207,21 +228,19 @@ function bind(binding: Binding, validator: RequestHandler[], bodyLimit: number):
   return [...(binding.hasBody ? readJsonBody(bodyLimit) : []), normalizeQuery(binding), ...validate];
 }
 
-function run(
-  ctx: ServiceContext,
-  handler: Handler<OperationId>,
-  send: (req: Request, res: Response, env: Envelope) => void,
-): RequestHandler {
+function run(handler: Handler<OperationId>, send: (req: Request, res: Response, env: Envelope) => void): RequestHandler {
   return async function handle(req, res, next) {
     try {
-      const data = await handler({
-        ctx,
-        caller: res.locals.caller,
-        body: req.body as never,
-        query: req.query as never,
-        taskId: res.locals.taskId,
-        req,
-      });
+      const call = () =>
+        handler({
+          ctx: ctxOf(res),
+          caller: res.locals.caller,
+          body: req.body as never,
+          query: req.query as never,
+          taskId: res.locals.taskId,
+          req,
+        });
+      const data = await (res.locals.aroundHandler ? res.locals.aroundHandler(call) : call());
       send(req, res, data === undefined ? { code: Code.Success, msg: '' } : { code: Code.Success, data, msg: '' });
     } catch (err) {
       next(err);

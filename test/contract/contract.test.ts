@@ -11,11 +11,11 @@ import { pino } from 'pino';
 import request from 'supertest';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { CONTRACT_FILE, HTTP_METHODS, loadContract, type OpenApiOperation } from '../../src/contract/index.js';
-import { createHttpApp } from '../../src/http/app.js';
+import { createHttpApp, fixedContext } from '../../src/http/app.js';
 import { handlers } from '../../src/http/routes/index.js';
 import { createResponseChecker } from '../../src/http/self-check.js';
 import { resolveOptions } from '../../src/options.js';
-import { createServiceContext } from '../../src/simulator.js';
+import { createServiceContext } from '../../src/simulator-context.js';
 import { signIn, testSimulator } from '../helpers.js';
 
 const GENERATED = new URL('../../src/contract/openapi.gen.ts', import.meta.url);
@@ -86,7 +86,7 @@ describe('response self-check', () => {
     const lines: string[] = [];
     const logger = pino({ level: 'error' }, { write: (l: string) => lines.push(l) });
     const broken = { ...handlers, ping: () => 42 as unknown as string };
-    const app = createHttpApp(testContext(), loadContract(), { strict: true, debug: false, bodyLimit: 1024, logger }, broken);
+    const app = createHttpApp(loadContract(), { edition: 'community', before: [fixedContext(testContext())], strict: true, debug: false, bodyLimit: 1024, logger }, broken);
     const res = await request(app).get('/api/v4/site/ping');
     expect(res.status).toBe(500);
     expect(res.text).toBe('');
@@ -95,7 +95,7 @@ describe('response self-check', () => {
 
   it('lets the same drift through when not strict', async () => {
     const broken = { ...handlers, ping: () => 42 as unknown as string };
-    const app = createHttpApp(testContext(), loadContract(), { strict: false, debug: false, bodyLimit: 1024, logger: pino({ level: 'silent' }) }, broken);
+    const app = createHttpApp(loadContract(), { edition: 'community', before: [fixedContext(testContext())], strict: false, debug: false, bodyLimit: 1024, logger: pino({ level: 'silent' }) }, broken);
     expect((await request(app).get('/api/v4/site/ping')).text).toBe('{"code":0,"data":42,"msg":""}');
   });
 });

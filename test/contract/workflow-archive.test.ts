@@ -301,7 +301,7 @@ describe('create_archive: failures', () => {
     await alice.archive(['cloudreve://my/docs', 'cloudreve://my/missing'], 'cloudreve://my/out/x.zip');
     await sim.clock.runUntilIdle();
     expect(sim.drive.children(ALICE, ['out'])).toEqual([]); // the parent folder stays, as on the server
-    expect(readdirSync(path.join(sim.dataDir, 'tmp'))).toEqual([]);
+    expect(readdirSync(path.join(sim.dataDir, 'worlds', 'default', 'tmp'))).toEqual([]); // the default world's work folders
   });
 
   it('counts an unreadable file in `failed` and still completes', async () => {

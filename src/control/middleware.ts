@@ -1,0 +1,153 @@
+/**
+ * @module control/middleware
+ * What the control plane does to requests under /api/v4: pick the world (`X-Sim-Namespace`),
+ * journal the exchange, and inject declared faults. Without a declared fault, the Cloudreve
+ * wire behaviour is untouched.
+ */
+import type { Request, RequestHandler, Response } from 'express';
+import { wallDelay } from '../engine/clock.js';
+import { serializeEnvelope, correlationId } from '../http/envelope.js';
+import type { World } from '../world.js';
+import { FaultError, parsePreferFaults, type FaultRegistry, type FaultRule } from './faults.js';
+
+export const NAMESPACE_HEADER = 'X-Sim-Namespace';
+
+/** Thrown for a namespace name that cannot be used; answered with a plain 400. */
+export class NamespaceError extends Error {
+  override readonly name = 'NamespaceError';
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      world?: World;
+    }
+  }
+}
+
+/** Sets the request's world from its `X-Sim-Namespace` header (the default world without one). */
+export function selectWorld(worldFor: (name: string | undefined) => World): RequestHandler {
+  return function selectWorld(req, res, next) {
+    try {
+      const world = worldFor(req.get(NAMESPACE_HEADER));
+      res.locals.world = world;
+      res.locals.ctx = world.ctx;
+      next();
+    } catch (err) {
+      if (!(err instanceof NamespaceError)) return next(err);
+      res.status(400).setHeader('Content-Type', 'text/plain');
+      res.end(err.message);
+    }
+  };
+}
+
+const BODY_CAP = 256 * 1024;
+
+function decode(text: string): unknown {
+  if (text === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Records every request and its response in the world's journal, at simulated time. */
+export function journal(): RequestHandler {
+  return function journal(req, res, next) {
+    const world = res.locals.world!;
+    const at = world.clock.now();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const keep = (chunk: unknown) => {
+      if (chunk === undefined || chunk === null || typeof chunk === 'function' || size > BODY_CAP) return;
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      size += buf.length;
+      chunks.push(buf);
+    };
+    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+    const end = res.end.bind(res) as (...args: unknown[]) => Response;
+    res.write = ((chunk: unknown, ...rest: unknown[]) => (keep(chunk), write(chunk, ...rest))) as Response['write'];
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => (keep(chunk), end(chunk, ...rest))) as Response['end'];
+    res.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const response = decode(text);
+      const reqBody = req.body as unknown;
+      world.journal.record({
+        namespace: world.name,
+        at_ms: at,
+        at: new Date(at).toISOString(),
+        method: req.method,
+        path: req.originalUrl.split('?')[0]!,
+        query: { ...(req.query as Record<string, unknown>) },
+        headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])),
+        body: Buffer.isBuffer(reqBody) ? decode(reqBody.toString('utf8')) : (reqBody ?? null),
+        status: res.headersSent ? res.statusCode : 0,
+        code: response && typeof response === 'object' && typeof (response as { code?: unknown }).code === 'number' ? (response as { code: number }).code : null,
+        response,
+      });
+    });
+    next();
+  };
+}
+
+/** Applies a request fault (from a rule or the request's `Prefer` header) before routing. */
+export function requestFaults(faults: FaultRegistry): RequestHandler {
+  return async function requestFaults(req, res, next) {
+    const world = res.locals.world!;
+    let prefer: FaultRule[];
+    try {
+      prefer = parsePreferFaults(req.get('Prefer')).map((input, i) => ({ ...input, id: `prefer-${i + 1}`, fired: 0 }) as FaultRule);
+      for (const rule of prefer) {
+        // Same checks as declared rules.
+        if ('envelope' in rule && !Number.isInteger(rule.envelope.code)) throw new FaultError('Prefer: code must be a whole number');
+        if ('transport' in rule && typeof rule.transport === 'object' && !(rule.transport.delay_ms >= 0)) throw new FaultError('Prefer: delay_ms must be ≥ 0');
+      }
+    } catch (err) {
+      res.status(400).setHeader('Content-Type', 'text/plain');
+      res.end(err instanceof Error ? err.message : String(err));
+      return;
+    }
+    const taskRules = prefer.filter((r) => 'task' in r);
+    if (taskRules.length > 0) {
+      res.locals.aroundHandler = (fn) => faults.withTaskRules(taskRules, fn);
+    }
+    const rule = prefer.find((r) => 'request' in r) ?? faults.forRequest(world.name, req.method, req.originalUrl.split('?')[0]!);
+    if (!rule) return next();
+    if ('envelope' in rule) {
+      const e = rule.envelope;
+      const env = { code: e.code, ...(e.data !== undefined ? { data: e.data } : {}), msg: e.msg ?? '', ...(e.correlation_id === false ? {} : { correlation_id: correlationId(req, world.ctx.random) }) };
+      res.status(200).setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.setHeader('Cache-Control', 'private, no-cache');
+      res.end(serializeEnvelope(env));
+      return;
+    }
+    if (!('transport' in rule)) return next();
+    const t = rule.transport;
+    if (t === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (t === 'truncate') {
+      truncate(req, res);
+      return next();
+    }
+    const aborted = new AbortController();
+    req.once('close', () => aborted.abort());
+    await wallDelay(t.delay_ms, aborted.signal);
+    if (!aborted.signal.aborted || !res.writableEnded) next();
+  };
+}
+
+/** Lets the route answer, then sends its headers (with the full Content-Length) and half of its body, and cuts the connection. */
+function truncate(req: Request, res: Response): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => Response;
+  res.end = ((chunk?: unknown) => {
+    const body = chunk === undefined || chunk === null ? Buffer.alloc(0) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    res.setHeader('Content-Length', body.length);
+    res.write(body.subarray(0, Math.floor(body.length / 2)), () => req.socket.destroy());
+    return res;
+  }) as Response['end'];
+  void end;
+}

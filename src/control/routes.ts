@@ -1,0 +1,264 @@
+/**
+ * @module control/routes
+ * The control plane over HTTP (`/__sim`, contract `openapi/control.yaml`): one route per
+ * simulator verb, plain JSON answers, `{"error"}` with a 4xx when refused.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import * as OpenApiValidator from 'express-openapi-validator';
+import { compiledOnce, loadContract, type OpenApiDocument } from '../contract/index.js';
+import type { World } from '../world.js';
+import { FaultError, type FaultRegistry, type FaultRuleInput } from './faults.js';
+import type { JournalFilter } from './journal.js';
+import { NAMESPACE_HEADER, NamespaceError } from './middleware.js';
+
+export const CONTROL_CONTRACT_FILE = fileURLToPath(new URL('../../openapi/control.yaml', import.meta.url));
+
+/** What the control routes act on; the Simulator provides it. */
+export interface ControlHost {
+  worldFor(name: string | undefined): World;
+  worlds(): World[];
+  drop(name: string): boolean;
+  faults: FaultRegistry;
+  mintToken(world: World, email: string): Promise<MintedToken | undefined>;
+  /** When set, every call needs `Authorization: Bearer <token>`. */
+  token?: string;
+}
+
+export interface MintedToken {
+  user_id: string;
+  access_token: string;
+  refresh_token: string;
+  access_expires: string;
+  refresh_expires: string;
+}
+
+/** A refusal: HTTP status and message. */
+class ControlError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The state of a world's clock, as every clock route answers it. */
+export function clockState(world: World) {
+  const c = world.clock;
+  return {
+    namespace: world.name,
+    mode: c.mode,
+    now_ms: c.now(),
+    now: new Date(c.now()).toISOString(),
+    speed: c.speed,
+    frozen: c.frozen,
+    pending_timers: c.pending,
+    idle: world.ctx.engine.idle(),
+  };
+}
+
+const validators = new WeakMap<OpenApiDocument, RequestHandler[]>();
+
+export function controlRouter(host: ControlHost): express.Router {
+  const doc = loadContract(CONTROL_CONTRACT_FILE);
+  const router = express.Router({ caseSensitive: true });
+
+  router.use(function controlAuth(req, _res, next) {
+    if (host.token !== undefined && req.get('Authorization') !== `Bearer ${host.token}`) {
+      return next(new ControlError(401, 'This control plane needs Authorization: Bearer <control token>.'));
+    }
+    next();
+  });
+  router.use(express.json({ limit: '1mb', strict: false }));
+  router.use(
+    ...compiledOnce(validators, doc, () =>
+      OpenApiValidator.middleware({
+        apiSpec: structuredClone(doc) as never,
+        validateRequests: { allowUnknownQueryParameters: false },
+        validateResponses: false,
+        validateSecurity: false,
+      }),
+    ),
+  );
+
+  const world = (req: Request): World => {
+    try {
+      return host.worldFor(req.get(NAMESPACE_HEADER));
+    } catch (err) {
+      if (err instanceof NamespaceError) throw new ControlError(400, err.message);
+      throw err;
+    }
+  };
+  const route =
+    (fn: (req: Request, res: Response) => Promise<unknown> | unknown): RequestHandler =>
+    async (req, res, next) => {
+      try {
+        const out = await fn(req, res);
+        if (out !== undefined) res.json(out);
+      } catch (err) {
+        next(err);
+      }
+    };
+  const virtualOnly = (w: World) => {
+    if (w.clock.mode !== 'virtual') throw new ControlError(409, 'Only a virtual clock can be moved: start the simulator with --clock virtual.');
+  };
+  const filterOf = (req: Request): JournalFilter => {
+    const q = req.query as Record<string, unknown>;
+    const f: JournalFilter = {};
+    if (typeof q.method === 'string') f.method = q.method;
+    if (typeof q.path === 'string') f.path = q.path;
+    if (typeof q.code === 'number') f.code = q.code;
+    if (typeof q.since === 'number') f.since = q.since;
+    return f;
+  };
+
+  router.get('/clock', route((req) => clockState(world(req))));
+  router.post(
+    '/clock/advance',
+    route(async (req) => {
+      const w = world(req);
+      virtualOnly(w);
+      await w.clock.advance((req.body as { ms: number }).ms);
+      return clockState(w);
+    }),
+  );
+  router.post(
+    '/clock/run-until-idle',
+    route(async (req) => {
+      const w = world(req);
+      virtualOnly(w);
+      await w.clock.runUntilIdle((req.body as { max_ms?: number } | undefined)?.max_ms);
+      return clockState(w);
+    }),
+  );
+  router.post(
+    '/clock/speed',
+    route((req) => {
+      const w = world(req);
+      w.clock.setSpeed((req.body as { speed: number }).speed);
+      return clockState(w);
+    }),
+  );
+  router.post('/clock/freeze', route((req) => (world(req).clock.freeze(), clockState(world(req)))));
+  router.post('/clock/resume', route((req) => (world(req).clock.resume(), clockState(world(req)))));
+
+  router.post(
+    '/reset',
+    route((req) => {
+      const w = world(req);
+      const started = performance.now();
+      w.reset();
+      return { namespace: w.name, took_ms: Math.round((performance.now() - started) * 100) / 100 };
+    }),
+  );
+  router.get(
+    '/namespaces',
+    route(() => ({
+      namespaces: host.worlds().map((w) => ({
+        name: w.name,
+        tasks: w.ctx.engine.store.size,
+        live_tasks: w.ctx.engine.liveCount(),
+      })),
+    })),
+  );
+  router.delete(
+    '/namespaces/:name',
+    route((req) => {
+      const name = String(req.params.name);
+      try {
+        if (!host.drop(name)) throw new ControlError(404, `No namespace "${name}".`);
+      } catch (err) {
+        if (err instanceof NamespaceError) throw new ControlError(400, err.message);
+        throw err;
+      }
+      return { dropped: name };
+    }),
+  );
+
+  router.get(
+    '/journal',
+    route((req) => {
+      const entries = world(req).journal.entries(filterOf(req));
+      const limit = (req.query as { limit?: number }).limit;
+      return { entries: limit === undefined ? entries : entries.slice(-limit) };
+    }),
+  );
+  router.get('/journal/stats', route((req) => world(req).journal.stats(filterOf(req))));
+  router.delete('/journal', route((req) => ({ cleared: world(req).journal.clear() })));
+
+  router.get('/events', (req, res, next) => {
+    let w: World;
+    try {
+      w = world(req);
+    } catch (err) {
+      return next(err);
+    }
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream');
+    res.setHeader('Cache-Control', 'no-cache');
+    res.setHeader('Connection', 'keep-alive');
+    res.flushHeaders();
+    res.write(`: events of namespace ${w.name}\n\n`);
+    let id = 0;
+    const unsubscribe = w.events.subscribe((event) => {
+      res.write(`id: ${++id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    });
+    req.on('close', unsubscribe);
+  });
+
+  router.get('/faults', route(() => ({ faults: host.faults.list() })));
+  router.post(
+    '/faults',
+    route((req) => {
+      const body = req.body as { faults?: FaultRuleInput[] } & FaultRuleInput;
+      try {
+        return { faults: host.faults.add(Array.isArray(body.faults) ? body.faults : body) };
+      } catch (err) {
+        if (err instanceof FaultError) throw new ControlError(400, err.message);
+        throw err;
+      }
+    }),
+  );
+  router.delete('/faults', route(() => ({ removed: host.faults.clear() })));
+  router.delete(
+    '/faults/:id',
+    route((req) => {
+      if (!host.faults.remove(String(req.params.id))) throw new ControlError(404, `No fault rule "${String(req.params.id)}".`);
+      return { removed: 1 };
+    }),
+  );
+
+  router.post(
+    '/tokens',
+    route(async (req) => {
+      const email = (req.body as { email: string }).email;
+      const minted = await host.mintToken(world(req), email);
+      if (!minted) throw new ControlError(404, `No account with email "${email}".`);
+      return minted;
+    }),
+  );
+
+  const contractText = readFileSync(CONTROL_CONTRACT_FILE, 'utf8');
+  router.get('/openapi.yaml', (_req, res) => {
+    res.status(200).setHeader('Content-Type', 'application/yaml; charset=utf-8');
+    res.end(contractText);
+  });
+
+  router.use((_req: Request, _res: Response, next: NextFunction) => next(new ControlError(404, 'No such control operation.')));
+  router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { status?: number; message?: string; errors?: Array<{ path: string; message: string }> };
+    const status = err instanceof ControlError ? err.status : typeof e.status === 'number' && e.status >= 400 && e.status < 500 ? e.status : 500;
+    const message =
+      err instanceof ControlError
+        ? err.message
+        : Array.isArray(e.errors) && e.errors.length > 0
+          ? e.errors.map((x) => `${x.path}: ${x.message}`).join('; ')
+          : status === 500
+            ? 'Internal error'
+            : (e.message ?? 'Bad request');
+    res.status(status).json({ error: message });
+  });
+  return router;
+}

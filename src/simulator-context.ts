@@ -1,0 +1,81 @@
+/**
+ * @module simulator-context
+ * Builds one world's service context (clock, accounts, ids, tokens, drive, engine) from the
+ * resolved options.
+ */
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { loadAccounts } from './accounts/accounts.js';
+import { createDrive } from './drive/drive.js';
+import { createClock, type Clock } from './engine/clock.js';
+import { createEngine, type EngineOptions } from './engine/engine.js';
+import type { ResolvedOptions } from './options.js';
+import type { ServiceContext } from './services/context.js';
+import { MASTER_NODE_ID } from './services/tasks.js';
+import { createTokenService } from './services/tokens.js';
+import { createIdCodec } from './util/ids.js';
+import { createRandom } from './util/random.js';
+import { WORKFLOWS } from './workflows/index.js';
+import type { WorkflowServices } from './workflows/services.js';
+
+/** Versions are compared as numbers: below 4.18.0 the simulator behaves like 4.0.0 (spec §17). */
+export function isLegacyVersion(version: string): boolean {
+  const [major = 0, minor = 0] = version.split(/[.-]/).map((p) => Number.parseInt(p, 10) || 0);
+  return major < 4 || (major === 4 && minor < 18);
+}
+
+/** What a world adds to a service context: its clock (kept across resets) and engine hooks. */
+export interface ContextExtras {
+  clock?: Clock;
+  hooks?: Pick<EngineOptions<WorkflowServices>, 'onTransition' | 'onCreate' | 'iterationFault'>;
+}
+
+/** Builds the state services work on (clock, accounts, ids, tokens, drive, engine) from resolved options. */
+export function createServiceContext(options: ResolvedOptions, dataDir: string, logger: Logger, extras: ContextExtras = {}): ServiceContext {
+  const clock =
+    extras.clock ??
+    createClock({
+      mode: options.clock,
+      speed: options.speed,
+      ...(options.startTime !== undefined ? { start: options.startTime } : {}),
+    });
+  const ids = createIdCodec(options.hashSalt);
+  const random = createRandom(options.seed);
+  const accounts = loadAccounts(options.accountsFile, clock.now());
+  const drive = createDrive({ dataDir, fixturesDrive: path.join(options.fixtures, 'drive'), accounts, clock });
+  const services: WorkflowServices = { drive, accounts, ids };
+  const engine = createEngine({
+    clock,
+    profile: options.profile,
+    concurrency: options.concurrency,
+    workflows: WORKFLOWS,
+    services,
+    logger,
+    nodeId: MASTER_NODE_ID,
+    ...extras.hooks,
+  });
+  return {
+    clock,
+    ids,
+    accounts,
+    random,
+    tokens: createTokenService({
+      secret: options.jwtSecret,
+      accessTtlSeconds: options.accessTokenTtl,
+      refreshTtlSeconds: options.refreshTokenTtl,
+      clock,
+      random,
+      ids,
+    }),
+    site: {
+      version: options.version,
+      edition: options.edition,
+      utcOffsetMinutes: options.utcOffsetMinutes,
+      legacy: isLegacyVersion(options.version),
+    },
+    revokedSessions: new Set(),
+    drive,
+    engine,
+  };
+}
+
