@@ -34,6 +34,9 @@ Options (each also read from the environment variable shown):
   --access-ttl <s>      access-token lifetime in seconds           CLOUDREVE_SIM_ACCESS_TTL (3600)
   --refresh-ttl <s>     refresh-token lifetime in seconds          CLOUDREVE_SIM_REFRESH_TTL (1209600)
   --debug               add raw error text ("error") to error envelopes     CLOUDREVE_SIM_DEBUG
+  --scenario <file>     YAML file whose "faults" list is installed at start  CLOUDREVE_SIM_SCENARIO
+  --control-token <t>   require "Authorization: Bearer <t>" on /__sim     CLOUDREVE_SIM_CONTROL_TOKEN
+  --no-control          do not serve the control plane (/__sim)            CLOUDREVE_SIM_NO_CONTROL
   --log-level <level>   ${LOG_LEVELS.join(' | ')}   CLOUDREVE_SIM_LOG_LEVEL (info)
   -h, --help            show this help
 `;
@@ -62,6 +65,9 @@ const FLAGS = {
   'access-ttl': { type: 'string' },
   'refresh-ttl': { type: 'string' },
   debug: { type: 'boolean' },
+  scenario: { type: 'string' },
+  'control-token': { type: 'string' },
+  'no-control': { type: 'boolean' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -111,6 +117,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     logLevel: choice<LogLevel>('log-level', LOG_LEVELS) ?? 'info',
     strict: bool('strict') ?? false,
     debug: bool('debug') ?? false,
+    control: !(bool('no-control') ?? false),
   };
   const set = <K extends keyof SimulatorOptions>(key: K, value: SimulatorOptions[K] | undefined) => {
     if (value !== undefined) options[key] = value;
@@ -122,6 +129,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   set('speed', num('speed', false));
   set('profile', choice<ProfileName>('profile', PROFILE_NAMES));
   set('hashSalt', get('hash-salt'));
+  set('scenario', get('scenario'));
+  set('controlToken', get('control-token'));
   set('jwtSecret', get('jwt-secret'));
   set('accessTokenTtl', num('access-ttl', true));
   set('refreshTokenTtl', num('refresh-ttl', true));
@@ -140,6 +149,9 @@ export function banner(sim: Simulator, url: string): string {
     `  Try:        curl ${url}/api/v4/site/ping`,
     `  Accounts:   email                      password     group`,
     accounts,
+    sim.options.control
+      ? `  Control:    ${url}/__sim  (contract: ${url}/__sim/openapi.yaml${sim.options.controlToken ? '; needs the control token' : ''})`
+      : '  Control:    off',
     `  Data:       ${sim.dataDir}`,
     '',
   ].join('\n');

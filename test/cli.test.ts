@@ -11,7 +11,7 @@ describe('parseCli', () => {
       help: false,
       port: 5212,
       host: '127.0.0.1',
-      options: { clock: 'real', edition: 'community', logLevel: 'info', strict: false, debug: false },
+      options: { clock: 'real', edition: 'community', logLevel: 'info', strict: false, debug: false, control: true },
     });
   });
 
@@ -20,13 +20,15 @@ describe('parseCli', () => {
       '--port', '8080', '--host', '0.0.0.0', '--fixtures', 'fx', '--accounts', 'a.yaml', '--data-dir', 'data',
       '--seed', 's', '--strict', '--clock', 'virtual', '--speed', '2.5', '--profile', 'fast', '--edition', 'pro',
       '--hash-salt', 'salt', '--jwt-secret', 'k', '--access-ttl', '600', '--refresh-ttl', '7200', '--debug', '--log-level', 'warn',
+      '--scenario', 'faults.yaml', '--control-token', 'ct', '--no-control',
     ];
     expect(parseCli(argv, {})).toEqual({
       help: false,
       port: 8080,
       host: '0.0.0.0',
       options: {
-        clock: 'virtual', edition: 'pro', logLevel: 'warn', strict: true, debug: true,
+        clock: 'virtual', edition: 'pro', logLevel: 'warn', strict: true, debug: true, control: false,
+        scenario: 'faults.yaml', controlToken: 'ct',
         fixtures: 'fx', accounts: 'a.yaml', dataDir: 'data', seed: 's', speed: 2.5, profile: 'fast', hashSalt: 'salt', jwtSecret: 'k',
         accessTokenTtl: 600, refreshTokenTtl: 7200,
       },
