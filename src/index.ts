@@ -9,7 +9,13 @@ export { createSimulator, DEFAULT_HOST, DEFAULT_PORT } from './simulator.js';
 /* Utils */
 export { ApiError, Code } from './errors.js';
 
-export type { Simulator } from './simulator.js';
+export type { Simulator, SimNamespace, SimFaults } from './simulator.js';
+export type { FaultRule, FaultRuleInput, RequestMatch, TaskMatch } from './control/faults.js';
+export type { SimEvent, SimEventType } from './control/events.js';
+export type { Journal, JournalEntry, JournalFilter, JournalStats } from './control/journal.js';
+export type { MintedToken } from './control/routes.js';
+export type { ProfileName, ProfileOption, TimingProfile } from './engine/profile.js';
+export type { Drive, DriveNode } from './drive/drive.js';
 export type { SimulatorOptions, ResolvedOptions, LogLevel } from './options.js';
 export type { Clock, ClockMode } from './engine/clock.js';
 export type { IdCodec, IdTypeName } from './util/ids.js';
