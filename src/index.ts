@@ -16,6 +16,7 @@ export type { Journal, JournalEntry, JournalFilter, JournalStats } from './contr
 export type { MintedToken } from './control/routes.js';
 export type { ProfileName, ProfileOption, TimingProfile } from './engine/profile.js';
 export type { Drive, DriveNode } from './drive/drive.js';
+export type { SnapshotInfo } from './world.js';
 export type { SimulatorOptions, ResolvedOptions, LogLevel } from './options.js';
 export type { Clock, ClockMode } from './engine/clock.js';
 export type { IdCodec, IdTypeName } from './util/ids.js';

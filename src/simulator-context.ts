@@ -6,9 +6,9 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadAccounts } from './accounts/accounts.js';
-import { createDrive } from './drive/drive.js';
+import { createDrive, type DriveSnapshot } from './drive/drive.js';
 import { createClock, type Clock } from './engine/clock.js';
-import { createEngine, type EngineOptions } from './engine/engine.js';
+import { createEngine, type EngineOptions, type TasksSnapshot } from './engine/engine.js';
 import type { ResolvedOptions } from './options.js';
 import type { ServiceContext } from './services/context.js';
 import { MASTER_NODE_ID } from './services/tasks.js';
@@ -24,9 +24,22 @@ export function isLegacyVersion(version: string): boolean {
   return major < 4 || (major === 4 && minor < 18);
 }
 
+/** Everything of a world a snapshot keeps besides the drive files. */
+export interface WorldSnapshot {
+  format: 'cloudreve-sim-snapshot/1';
+  namespace: string;
+  /** Simulated Unix ms when the snapshot was taken. */
+  clockMs: number;
+  drive: DriveSnapshot;
+  tasks: TasksSnapshot;
+  revokedSessions: string[];
+}
+
 /** What a world adds to a service context: its clock (kept across resets) and engine hooks. */
 export interface ContextExtras {
   clock?: Clock;
+  /** Rebuild from a snapshot (its drive files already in place) instead of the fixtures. */
+  restore?: WorldSnapshot;
   hooks?: Pick<EngineOptions<WorkflowServices>, 'onTransition' | 'onCreate' | 'iterationFault'>;
 }
 
@@ -42,7 +55,13 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
   const ids = createIdCodec(options.hashSalt);
   const random = createRandom(options.seed);
   const accounts = loadAccounts(options.accountsFile, clock.now());
-  const drive = createDrive({ dataDir, fixturesDrive: path.join(options.fixtures, 'drive'), accounts, clock });
+  const drive = createDrive({
+    dataDir,
+    fixturesDrive: path.join(options.fixtures, 'drive'),
+    accounts,
+    clock,
+    ...(extras.restore ? { restore: extras.restore.drive } : {}),
+  });
   const services: WorkflowServices = { drive, accounts, ids };
   const engine = createEngine({
     clock,
@@ -54,6 +73,7 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     nodeId: MASTER_NODE_ID,
     ...extras.hooks,
   });
+  if (extras.restore) engine.importTasks(extras.restore.tasks);
   return {
     clock,
     ids,
@@ -73,7 +93,7 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
       utcOffsetMinutes: options.utcOffsetMinutes,
       legacy: isLegacyVersion(options.version),
     },
-    revokedSessions: new Set(),
+    revokedSessions: new Set(extras.restore?.revokedSessions ?? []),
     drive,
     engine,
   };

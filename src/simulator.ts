@@ -26,7 +26,7 @@ import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './o
 import { tokenDto } from './services/session.js';
 import type { IdCodec } from './util/ids.js';
 import { createRandom } from './util/random.js';
-import { createWorld, type World } from './world.js';
+import { createWorld, type SnapshotInfo, type World } from './world.js';
 
 /** One isolated world as the in-process API shows it (the default one or a namespace). */
 export interface SimNamespace {
@@ -44,6 +44,10 @@ export interface SimNamespace {
   reset(): void;
   /** A token pair for any account, whatever its status, without signing in. */
   mintToken(email: string): Promise<MintedToken>;
+  /** Writes the whole world (drive files, tasks, clock, sessions) to a tar file. */
+  snapshot(file: string): Promise<SnapshotInfo>;
+  /** Replaces the world with a snapshot; tasks that were live are queued again. */
+  restore(file: string): Promise<SnapshotInfo>;
 }
 
 /** The fault rules of a simulator. */
@@ -183,6 +187,8 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
     },
     events: (signal) => world().events.stream(signal),
     reset: () => world().reset(),
+    snapshot: (file) => world().snapshot(file),
+    restore: (file) => world().restore(file),
     async mintToken(email) {
       const minted = await mintToken(world(), email);
       if (!minted) throw new Error(`No account with email "${email}".`);
@@ -229,6 +235,8 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
       dropNamespace: drop,
       events: defaultHandle.events,
       reset: defaultHandle.reset,
+      snapshot: defaultHandle.snapshot,
+      restore: defaultHandle.restore,
       mintToken: defaultHandle.mintToken,
       listen(port = DEFAULT_PORT, host = DEFAULT_HOST) {
         if (server) return Promise.reject(new Error(`Simulator already listening on ${url}.`));

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { compiledOnce, loadContract, type OpenApiDocument } from '../contract/index.js';
-import type { World } from '../world.js';
+import { SnapshotError, type World } from '../world.js';
 import { FaultError, type FaultRegistry, type FaultRuleInput } from './faults.js';
 import type { JournalFilter } from './journal.js';
 import { NAMESPACE_HEADER, NamespaceError } from './middleware.js';
@@ -153,6 +153,24 @@ export function controlRouter(host: ControlHost): express.Router {
       return { namespace: w.name, took_ms: Math.round((performance.now() - started) * 100) / 100 };
     }),
   );
+  const snapshotRoute = (verb: 'snapshot' | 'restore') =>
+    route(async (req) => {
+      const w = world(req);
+      const file = (req.body as { file: string }).file;
+      try {
+        return await (verb === 'snapshot' ? w.snapshot(file) : w.restore(file));
+      } catch (err) {
+        if (err instanceof SnapshotError) throw new ControlError(400, err.message);
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'ENOTDIR' || code?.startsWith('TAR_')) {
+          throw new ControlError(400, `Cannot ${verb} ${file}: ${(err as Error).message}`);
+        }
+        throw err;
+      }
+    });
+  router.post('/snapshot', snapshotRoute('snapshot'));
+  router.post('/restore', snapshotRoute('restore'));
+
   router.get(
     '/namespaces',
     route(() => ({

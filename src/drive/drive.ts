@@ -70,6 +70,16 @@ export interface Drive {
   diskPath(userId: number, segments: readonly string[]): string;
   /** A fresh private folder for work in progress, on the same disk as the drives. */
   makeTempDir(prefix: string): string;
+  /** The index, for a snapshot (the files themselves are under `<dataDir>/drives`). */
+  exportIndex(): DriveSnapshot;
+}
+
+/** What a snapshot keeps of the drives besides their files. */
+export interface DriveSnapshot {
+  nextId: number;
+  /** Per user id: every object but the root, parents before children. */
+  users: Record<string, Array<{ path: string[] } & Omit<DriveNode, 'name'>>>;
+  roots: Record<string, Omit<DriveNode, 'name'>>;
 }
 
 /** Refuses segments that could name anything but one object inside its parent. */
@@ -91,7 +101,14 @@ const key = (segments: readonly string[]): string => {
  * Creates the drives under `dataDir` and seeds every user's `my` from `fixturesDrive`
  * (`<fixturesDrive>/<email>/…`; missing folders give empty drives).
  */
-export function createDrive(options: { dataDir: string; fixturesDrive: string; accounts: Accounts; clock: Clock }): Drive {
+export function createDrive(options: {
+  dataDir: string;
+  fixturesDrive: string;
+  accounts: Accounts;
+  clock: Clock;
+  /** Rebuild from a snapshot whose files are already in `<dataDir>/drives`, instead of seeding. */
+  restore?: DriveSnapshot;
+}): Drive {
   const drivesDir = path.join(options.dataDir, 'drives');
   const tmpDir = path.join(options.dataDir, 'tmp');
   mkdirSync(drivesDir, { recursive: true });
@@ -174,12 +191,35 @@ export function createDrive(options: { dataDir: string; fixturesDrive: string; a
     }
   };
 
-  const seedTime = options.clock.now();
-  for (const user of options.accounts.users) {
-    indexOf(user.id);
-    usage.set(user.id, 0);
-    const from = path.join(options.fixturesDrive, user.email);
-    if (existsSync(from) && statSync(from).isDirectory()) seedFolder(user.id, from, [], seedTime);
+  const restoreFrom = (snap: DriveSnapshot): void => {
+    for (const [uid, root] of Object.entries(snap.roots)) {
+      const userId = Number(uid);
+      indexes.set(userId, new Map([['/', { ...root, name: '' }]]));
+      folders.set(userId, new Map([['/', new Set()]]));
+      usage.set(userId, 0);
+      for (const entry of snap.users[uid] ?? []) {
+        const { path: segments, ...rest } = entry;
+        const n: DriveNode = { ...rest, name: segments[segments.length - 1]! };
+        // Every indexed file must really be there, inside the user's folder.
+        const onDisk = statSync(diskPath(userId, segments), { throwIfNoEntry: false });
+        if (!onDisk || (n.kind === 'file') !== onDisk.isFile()) throw new DriveError('not_found', `snapshot file missing: ${key(segments)}`);
+        remember(userId, segments, n);
+        if (n.kind === 'file') addUsage(userId, n.size);
+      }
+    }
+    nextId = snap.nextId;
+  };
+
+  if (options.restore) {
+    restoreFrom(options.restore);
+  } else {
+    const seedTime = options.clock.now();
+    for (const user of options.accounts.users) {
+      indexOf(user.id);
+      usage.set(user.id, 0);
+      const from = path.join(options.fixturesDrive, user.email);
+      if (existsSync(from) && statSync(from).isDirectory()) seedFolder(user.id, from, [], seedTime);
+    }
   }
 
   /** A path that cannot name an object (illegal segments) simply does not exist. */
@@ -248,6 +288,21 @@ export function createDrive(options: { dataDir: string; fixturesDrive: string; a
     used: (userId) => usage.get(userId) ?? 0,
     diskPath,
     makeTempDir: (prefix) => mkdtempSync(path.join(tmpDir, `${prefix}-`)),
+    exportIndex() {
+      const snap: DriveSnapshot = { nextId, users: {}, roots: {} };
+      for (const [userId, index] of indexes) {
+        const { name: _root, ...root } = index.get('/')!;
+        snap.roots[userId] = root;
+        // Map order is insertion order: a folder always precedes what it holds.
+        snap.users[userId] = [...index.entries()]
+          .filter(([k]) => k !== '/')
+          .map(([k, n]) => {
+            const { name: _name, ...rest } = n;
+            return { path: k.slice(1).split('/'), ...rest };
+          });
+      }
+      return snap;
+    },
   };
 }
 

@@ -54,8 +54,8 @@ export interface Clock {
   freeze(): void;
   resume(): void;
   readonly frozen: boolean;
-  /** Drops every timer and sets time back to the start (virtual) or to the wall clock (real). */
-  reset(): void;
+  /** Drops every timer and sets time back to `start` (default: the clock's start, or the wall clock on a real clock). */
+  reset(start?: number): void;
   /** Stop all timers (real mode: release the wall-clock timer). */
   dispose(): void;
 }
@@ -261,12 +261,12 @@ export function createClock(options: ClockOptions = {}): Clock {
       frozen = false;
       armWallTimer();
     },
-    reset() {
+    reset(start?: number) {
       if (wallTimer !== undefined) clearTimeout(wallTimer);
       wallTimer = undefined;
       live.clear();
       heap.clear();
-      virtualNow = startAt();
+      virtualNow = start === undefined ? startAt() : Math.floor(start);
       anchorSim = virtualNow;
       anchorReal = performance.now();
     },

@@ -73,6 +73,21 @@ export interface Engine {
   liveCount(): number;
   /** Aborts every live task and drops its timers. */
   dispose(): void;
+  /** Every task as plain data, for a snapshot. */
+  exportTasks(): TasksSnapshot;
+  /**
+   * Loads a snapshot into a fresh engine. Like a restarted server, tasks that were queued,
+   * processing or suspending are queued again, with their progress starting over.
+   */
+  importTasks(snapshot: TasksSnapshot): void;
+}
+
+/** A task without its live parts (progress, abort signal). */
+export type TaskRecord = Omit<Task, 'progress' | 'abort'>;
+
+export interface TasksSnapshot {
+  nextId: number;
+  tasks: TaskRecord[];
 }
 
 interface Queue {
@@ -272,6 +287,31 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
         out[key] = { total: t.total, current: progressAt(t, now), identifier: t.identifier };
       }
       return out;
+    },
+    exportTasks() {
+      const tasks: TaskRecord[] = [];
+      for (let id = 1; id < nextId; id++) {
+        const t = store.get(id);
+        if (!t) continue;
+        const { progress: _p, abort: _a, ...record } = t;
+        tasks.push(structuredClone(record));
+      }
+      return { nextId, tasks };
+    },
+    importTasks(snapshot) {
+      if (store.size > 0) throw new Error('importTasks needs a fresh engine.');
+      for (const record of snapshot.tasks) {
+        if (!defs.has(record.type)) throw new Error(`Snapshot holds a task of unknown type ${record.type}.`);
+        const task: Task = { ...structuredClone(record), progress: new Map(), abort: new AbortController() };
+        const live = LIVE_STATUSES.has(task.status);
+        if (live) task.status = 'queued';
+        store.add(task);
+        if (live) {
+          liveTasks.set(task.id, task);
+          due(task, clock.now());
+        }
+      }
+      nextId = snapshot.nextId;
     },
     idle: () => liveTasks.size === 0,
     liveCount: () => liveTasks.size,

@@ -3,7 +3,7 @@
  * `create_archive` on the master node (spec §8.3): "" allocates a work folder,
  * `compress_files` writes a real ZIP there, `upload_archive` moves it into place at `dst`.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeZip, type ZipEntrySource } from '../codecs/zip.js';
@@ -112,6 +112,13 @@ async function readable(services: WorkflowServices, r: Resolved): Promise<boolea
   }
 }
 
+/** The task's work folder, made again if it is gone (a restored snapshot holds no work folders). */
+function workDirOf(task: Task, services: WorkflowServices): string {
+  const state = stateOf(task);
+  if (!state.workDir || !existsSync(state.workDir)) state.workDir = services.drive.makeTempDir(`task-${task.id}`);
+  return state.workDir;
+}
+
 export const createArchive: WorkflowDefinition<WorkflowServices> = {
   type: 'create_archive',
   queue: 'io',
@@ -120,15 +127,15 @@ export const createArchive: WorkflowDefinition<WorkflowServices> = {
   usesNode: true,
   steps: {
     async ''({ task, services }) {
-      stateOf(task).workDir ??= services.drive.makeTempDir(`task-${task.id}`);
+      workDirOf(task, services);
       return { goto: 'compress_files' };
     },
     async compress_files(ctx) {
       const { task, services, profile, signal } = ctx;
       const state = stateOf(task);
-      state.workDir ??= services.drive.makeTempDir(`task-${task.id}`);
+      workDirOf(task, services);
       const { entries, failed } = await collect(ctx);
-      const out = path.join(state.workDir, 'archive.zip');
+      const out = path.join(state.workDir!, 'archive.zip');
       let result;
       try {
         result = await writeZip(entries, out, { signal });

@@ -1,0 +1,31 @@
+import request from 'supertest';
+import { it } from 'vitest';
+import { as, signIn, testSimulator } from '../helpers.js';
+
+it('probe misc', async () => {
+  const sim = testSimulator();
+  const app = request(sim.app);
+  const log = (l: string, r: any) => console.log(l, r.status, r.headers['content-type'], r.text?.slice(0, 300));
+  log('ruui nobody', await app.post('/__sim/clock/run-until-idle'));
+  log('ruui {}', await app.post('/__sim/clock/run-until-idle').send({}));
+  log('freeze', await app.post('/__sim/clock/freeze'));
+  log('reset', await app.post('/__sim/reset'));
+  log('journal del', await app.delete('/__sim/journal'));
+  const real = testSimulator({ clock: 'real' });
+  const r = request(real.app);
+  log('real', await r.get('/__sim/clock'));
+  log('real adv', await r.post('/__sim/clock/advance').send({ ms: 1 }));
+  log('real freeze', await r.post('/__sim/clock/freeze'));
+  log('real get', await r.get('/__sim/clock'));
+  log('real resume', await r.post('/__sim/clock/resume'));
+  log('real speed', await r.post('/__sim/clock/speed').send({ speed: 4 }));
+  const c = testSimulator({ controlToken: 'tok' });
+  log('ctl none', await request(c.app).get('/__sim/clock'));
+  log('ctl bad', await request(c.app).get('/__sim/clock').set('Authorization', 'Bearer x'));
+  log('ctl ok', await request(c.app).get('/__sim/clock').set('Authorization', 'Bearer tok'));
+  const n = testSimulator({ control: false });
+  log('noctl', await request(n.app).get('/__sim/clock'));
+  log('noctl post', await request(n.app).post('/__sim/reset'));
+  const ban = await request(sim.app).post('/__sim/tokens').send({ email: 'banned@cloudreve.org' });
+  log('ban list', await request(sim.app).get('/api/v4/workflow?page_size=10&category=general').set('Authorization', 'Bearer ' + ban.body.access_token));
+});
