@@ -134,7 +134,7 @@ export function requestFaults(faults: FaultRegistry): RequestHandler {
       return next();
     }
     const aborted = new AbortController();
-    req.once('close', () => aborted.abort());
+    res.once('close', () => aborted.abort()); // before an answer, 'close' means the client left
     await wallDelay(t.delay_ms, aborted.signal);
     if (!aborted.signal.aborted) next(); // the client may have gone meanwhile
   };
