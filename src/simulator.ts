@@ -196,7 +196,7 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
     },
   });
 
-  const before: RequestHandler[] = [selectWorld(worldFor), journalMiddleware(), requestFaults(faults)];
+  const before: RequestHandler[] = [selectWorld(worldFor), journalMiddleware(options.bodyLimit), requestFaults(faults)];
   const mounts: Array<[string, RequestHandler]> = options.control
     ? [['/__sim', controlRouter({ worldFor, worlds: () => [...worlds.values()], drop, faults, mintToken, ...(options.controlToken ? { token: options.controlToken } : {}) })]]
     : [];

@@ -70,6 +70,8 @@ export interface FaultRegistry {
   clear(): number;
   /** The request fault for a request, if one fires (a firing is consumed). */
   forRequest(namespace: string, method: string, path: string): FaultRule | undefined;
+  /** Whether a rule fires now (times left, chance drawn); a firing is counted. */
+  fire(rule: FaultRule): boolean;
   /** Hooks for one world's engine. */
   taskHooks(namespace: string): TaskHooks;
   /** Runs `fn` with `rules` applying to the tasks it creates (a request's `Prefer` faults). */
@@ -174,7 +176,8 @@ export function createFaultRegistry(random: Random): FaultRegistry {
   let nextId = 1;
   // Rules bound to particular tasks (nth, Prefer), by "namespace:taskId".
   const bound = new Map<string, FaultRule[]>();
-  const seen = new Map<FaultRule, number>();
+  // nth counts the matching tasks of each world on its own.
+  const seen = new Map<FaultRule, Map<string, number>>();
   const preferred = new AsyncLocalStorage<FaultRule[]>();
 
   const chance = (rule: FaultRule): boolean => {
@@ -217,6 +220,7 @@ export function createFaultRegistry(random: Random): FaultRegistry {
       seen.clear();
       return n;
     },
+    fire,
     forRequest(namespace, method, path) {
       for (const rule of rules) {
         if (!('request' in rule) || !sameNamespace(rule, namespace)) continue;
@@ -235,8 +239,10 @@ export function createFaultRegistry(random: Random): FaultRegistry {
           for (const rule of rules) {
             if (!('task' in rule) || rule.task.nth === undefined || !sameNamespace(rule, namespace)) continue;
             if (!matchesTask(rule.task, task)) continue;
-            const n = (seen.get(rule) ?? 0) + 1;
-            seen.set(rule, n);
+            let perWorld = seen.get(rule);
+            if (!perWorld) seen.set(rule, (perWorld = new Map()));
+            const n = (perWorld.get(namespace) ?? 0) + 1;
+            perWorld.set(namespace, n);
             if (n === rule.task.nth) mine.push(rule);
           }
           if (mine.length > 0) bound.set(keyOf(task), mine);
@@ -265,6 +271,7 @@ export function createFaultRegistry(random: Random): FaultRegistry {
     },
     forgetNamespace(namespace) {
       for (const k of [...bound.keys()]) if (k.startsWith(`${namespace}:`)) bound.delete(k);
+      for (const perWorld of seen.values()) perWorld.delete(namespace);
     },
   };
 }
@@ -286,8 +293,10 @@ export function parsePreferFaults(header: string | undefined): FaultRuleInput[] 
   const kind = params.get('fault');
   if (!kind) return [];
   const num = (k: string) => (params.has(k) ? Number(params.get(k)) : undefined);
-  const common = { times: num('times') ?? 1, ...(params.has('probability') ? { probability: num('probability') } : {}) };
+  const chance = params.has('probability') ? { probability: num('probability') } : {};
+  const times = params.has('times') ? { times: num('times') } : {};
   const task = { ...(params.has('phase') ? { phase: params.get('phase') } : {}) };
+  let rule: unknown;
   switch (kind) {
     case 'envelope': {
       let data: unknown;
@@ -298,20 +307,29 @@ export function parsePreferFaults(header: string | undefined): FaultRuleInput[] 
           throw new FaultError('Prefer: data must be JSON');
         }
       }
-      return [{ ...common, request: {}, envelope: { code: num('code') ?? NaN, msg: params.get('msg') ?? '', ...(data !== undefined ? { data } : {}) } }];
+      const envelope = { code: num('code'), msg: params.get('msg') ?? '', ...(data !== undefined ? { data } : {}) };
+      rule = { times: 1, ...times, ...chance, request: {}, envelope };
+      break;
     }
     case 'reset':
     case 'truncate':
-      return [{ ...common, request: {}, transport: kind }];
+      rule = { times: 1, ...times, ...chance, request: {}, transport: kind };
+      break;
     case 'delay':
-      return [{ ...common, request: {}, transport: { delay_ms: num('delay_ms') ?? NaN } }];
+      rule = { times: 1, ...times, ...chance, request: {}, transport: { delay_ms: num('delay_ms') } };
+      break;
     case 'fail':
-      return [{ times: num('times') ?? 1, task, fail: { message: params.get('message') ?? '', critical: params.get('critical') === 'true' } }];
+      rule = { times: 1, ...times, ...chance, task, fail: { message: params.get('message'), critical: params.get('critical') === 'true' } };
+      break;
     case 'stall':
-      return [{ task, stall: true }];
+      rule = { ...times, ...chance, task, stall: true };
+      break;
     case 'slow':
-      return [{ task, slow: { ...(params.has('factor') ? { factor: num('factor') } : {}), ...(params.has('extra_ms') ? { extra_ms: num('extra_ms') } : {}) } }];
+      rule = { ...times, ...chance, task, slow: { ...(params.has('factor') ? { factor: num('factor') } : {}), ...(params.has('extra_ms') ? { extra_ms: num('extra_ms') } : {}) } };
+      break;
     default:
       throw new FaultError(`Prefer: unknown fault "${kind}" (use envelope, reset, truncate, delay, fail, stall or slow)`);
   }
+  // The same checks as a declared rule.
+  return [checkRule(rule, 'Prefer')];
 }

@@ -4,11 +4,11 @@
  * journal the exchange, and inject declared faults. Without a declared fault, the Cloudreve
  * wire behaviour is untouched.
  */
-import type { Request, RequestHandler, Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import { wallDelay } from '../engine/clock.js';
 import { serializeEnvelope, correlationId } from '../http/envelope.js';
 import type { World } from '../world.js';
-import { FaultError, parsePreferFaults, type FaultRegistry, type FaultRule } from './faults.js';
+import { parsePreferFaults, type FaultRegistry, type FaultRule } from './faults.js';
 
 export const NAMESPACE_HEADER = 'X-Sim-Namespace';
 
@@ -22,6 +22,8 @@ declare global {
   namespace Express {
     interface Locals {
       world?: World;
+      /** The request body could not be read (too large, cut off). */
+      bodyError?: unknown;
     }
   }
 }
@@ -53,11 +55,17 @@ function decode(text: string): unknown {
   }
 }
 
-/** Records every request and its response in the world's journal, at simulated time. */
-export function journal(): RequestHandler {
+/**
+ * Records every request and its response in the world's journal, at simulated time. It reads
+ * the request body itself (up to `bodyLimit`), so the journal holds what the client sent even
+ * when a fault answers or no route exists; routes then find the body already read.
+ */
+export function journal(bodyLimit: number): RequestHandler {
+  const readBody = express.raw({ type: () => true, limit: bodyLimit });
   return function journal(req, res, next) {
     const world = res.locals.world!;
     const at = world.clock.now();
+    const query = queryAsSent(req.originalUrl);
     const chunks: Buffer[] = [];
     let size = 0;
     const keep = (chunk: unknown) => {
@@ -70,26 +78,42 @@ export function journal(): RequestHandler {
     const end = res.end.bind(res) as (...args: unknown[]) => Response;
     res.write = ((chunk: unknown, ...rest: unknown[]) => (keep(chunk), write(chunk, ...rest))) as Response['write'];
     res.end = ((chunk?: unknown, ...rest: unknown[]) => (keep(chunk), end(chunk, ...rest))) as Response['end'];
+    let sent: unknown = null;
     res.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const response = decode(text);
-      const reqBody = req.body as unknown;
+      const response = decode(Buffer.concat(chunks).toString('utf8'));
       world.journal.record({
         namespace: world.name,
         at_ms: at,
         at: new Date(at).toISOString(),
         method: req.method,
         path: req.originalUrl.split('?')[0]!,
-        query: { ...(req.query as Record<string, unknown>) },
+        query,
         headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])),
-        body: Buffer.isBuffer(reqBody) ? decode(reqBody.toString('utf8')) : (reqBody ?? null),
+        body: sent,
         status: res.headersSent ? res.statusCode : 0,
         code: response && typeof response === 'object' && typeof (response as { code?: unknown }).code === 'number' ? (response as { code: number }).code : null,
         response,
       });
     });
-    next();
+    readBody(req, res, (err?: unknown) => {
+      // A body over the limit is the route's to refuse ("Parameter error"); remember it.
+      if (err) res.locals.bodyError = err;
+      else if (Buffer.isBuffer(req.body)) sent = decode(req.body.toString('utf8'));
+      next();
+    });
   };
+}
+
+/** The query string as the client wrote it: strings, repeated keys as arrays. */
+function queryAsSent(url: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const i = url.indexOf('?');
+  if (i < 0) return out;
+  for (const [k, v] of new URLSearchParams(url.slice(i + 1))) {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
 }
 
 /** Applies a request fault (from a rule or the request's `Prefer` header) before routing. */
@@ -99,11 +123,6 @@ export function requestFaults(faults: FaultRegistry): RequestHandler {
     let prefer: FaultRule[];
     try {
       prefer = parsePreferFaults(req.get('Prefer')).map((input, i) => ({ ...input, id: `prefer-${i + 1}`, fired: 0 }) as FaultRule);
-      for (const rule of prefer) {
-        // Same checks as declared rules.
-        if ('envelope' in rule && !Number.isInteger(rule.envelope.code)) throw new FaultError('Prefer: code must be a whole number');
-        if ('transport' in rule && typeof rule.transport === 'object' && !(rule.transport.delay_ms >= 0)) throw new FaultError('Prefer: delay_ms must be ≥ 0');
-      }
     } catch (err) {
       res.status(400).setHeader('Content-Type', 'text/plain');
       res.end(err instanceof Error ? err.message : String(err));
@@ -113,7 +132,8 @@ export function requestFaults(faults: FaultRegistry): RequestHandler {
     if (taskRules.length > 0) {
       res.locals.aroundHandler = (fn) => faults.withTaskRules(taskRules, fn);
     }
-    const rule = prefer.find((r) => 'request' in r) ?? faults.forRequest(world.name, req.method, req.originalUrl.split('?')[0]!);
+    const own = prefer.find((r) => 'request' in r);
+    const rule = own ? (faults.fire(own) ? own : undefined) : faults.forRequest(world.name, req.method, req.originalUrl.split('?')[0]!);
     if (!rule) return next();
     if ('envelope' in rule) {
       const e = rule.envelope;

@@ -54,7 +54,7 @@ export interface Clock {
   freeze(): void;
   resume(): void;
   readonly frozen: boolean;
-  /** Drops every timer and sets time back to `start` (default: the clock's start, or the wall clock on a real clock). */
+  /** Drops every timer, sets time back to `start` (default: the clock's start, or the wall clock on a real clock), and restores the initial speed, unfrozen. */
   reset(start?: number): void;
   /** Stop all timers (real mode: release the wall-clock timer). */
   dispose(): void;
@@ -148,7 +148,8 @@ export function createClock(options: ClockOptions = {}): Clock {
   if (!CLOCK_MODES.includes(mode)) {
     throw new TypeError(`Unknown clock mode "${String(mode)}": use one of ${CLOCK_MODES.join(', ')}.`);
   }
-  let speed = checkSpeed(options.speed ?? 1);
+  const initialSpeed = checkSpeed(options.speed ?? 1);
+  let speed = initialSpeed;
   const loopLimit = options.loopLimit ?? 100_000;
   const heap = new TimerHeap();
   const live = new Map<TimerId, Timer>();
@@ -269,6 +270,8 @@ export function createClock(options: ClockOptions = {}): Clock {
       virtualNow = start === undefined ? startAt() : Math.floor(start);
       anchorSim = virtualNow;
       anchorReal = performance.now();
+      speed = initialSpeed;
+      frozen = false;
     },
     schedule(at: number, fn: () => unknown): TimerId {
       const t: Timer = { id: nextId++, at: Math.max(Math.floor(at), 0), fn };

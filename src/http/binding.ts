@@ -133,8 +133,12 @@ export function readJsonBody(limit: number): RequestHandler[] {
     req.headers['content-type'] = 'application/json';
     next();
   };
-  const rawWithErrors = (req: Request, res: Response, next: NextFunction) =>
+  // The body may have been read already (the journal reads it first); a failure to read it
+  // there is a binding failure here.
+  const rawWithErrors = (req: Request, res: Response, next: NextFunction) => {
+    if (res.locals.bodyError) return next(ApiError.binding(Msg.parameterError));
     raw(req, res, (err?: unknown) => (err ? next(ApiError.binding(Msg.parameterError)) : next()));
+  };
   return [rawWithErrors, decode];
 }
 
