@@ -62,7 +62,8 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     clock,
     ...(extras.restore ? { restore: extras.restore.drive } : {}),
   });
-  const services: WorkflowServices = { drive, accounts, ids };
+  const legacy = isLegacyVersion(options.version);
+  const services: WorkflowServices = { drive, accounts, ids, legacy };
   const engine = createEngine({
     clock,
     profile: options.profile,
@@ -91,7 +92,7 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
       version: options.version,
       edition: options.edition,
       utcOffsetMinutes: options.utcOffsetMinutes,
-      legacy: isLegacyVersion(options.version),
+      legacy,
     },
     revokedSessions: new Set(extras.restore?.revokedSessions ?? []),
     drive,

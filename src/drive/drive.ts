@@ -62,8 +62,9 @@ export interface Drive {
   /**
    * Moves a finished file (on the same disk) into place at `segments`, creating missing
    * parents. An existing file there gets the new content as a new version (same id).
+   * `mtime` (Unix ms) sets its modification time; the clock's now by default.
    */
-  commitFile(userId: number, segments: readonly string[], source: string): DriveNode;
+  commitFile(userId: number, segments: readonly string[], source: string, mtime?: number): DriveNode;
   /** Bytes used by the user's files. */
   used(userId: number): number;
   /** The disk path of an object of the user. */
@@ -265,7 +266,7 @@ export function createDrive(options: {
       return [...names].sort().map((name) => index.get(key([...segments, name]))!);
     },
     ensureFolder,
-    commitFile(userId, segments, source) {
+    commitFile(userId, segments, source, mtime) {
       if (segments.length === 0) throw new DriveError('exists', 'the root is a folder');
       ensureFolder(userId, segments.slice(0, -1));
       const index = indexOf(userId);
@@ -273,7 +274,7 @@ export function createDrive(options: {
       if (existing && existing.kind === 'folder') throw new DriveError('exists', `${key(segments)} is a folder`);
       const size = statSync(source).size;
       renameSync(source, diskPath(userId, segments));
-      const now = options.clock.now();
+      const now = mtime ?? options.clock.now();
       if (existing) {
         addUsage(userId, size - existing.size);
         existing.size = size;

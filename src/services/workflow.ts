@@ -8,6 +8,7 @@ import { DriveError } from '../drive/drive.js';
 import { isLegalName, parseUri } from '../drive/uri.js';
 import { ApiError, Code } from '../errors.js';
 import type { ArchiveState } from '../workflows/create-archive.js';
+import type { ExtractState } from '../workflows/extract-archive.js';
 import type { ServiceContext } from './context.js';
 import { taskDto } from './tasks.js';
 
@@ -19,6 +20,8 @@ const Messages = {
   permissionDenied: 'Permission denied',
   invalidObjectName: 'Invalid object name',
   insufficientCapacity: 'Insufficient capacity',
+  noSourceFiles: 'No source files',
+  pathNotExist: 'Path not exist',
 } as const;
 
 /** POST /workflow/archive (spec §8.2). */
@@ -57,5 +60,30 @@ export function createArchive(ctx: ServiceContext, caller: User, body: RequestBo
     { dst: body.dst, failed: 0, src_multiple: body.src },
     state as unknown as Record<string, unknown>,
   );
+  return taskDto(ctx, task, true);
+}
+
+/** POST /workflow/extract (spec §9.2). Only `src[0]` is used, and it is not checked until the task runs. */
+export function createExtract(ctx: ServiceContext, caller: User, body: RequestBody<'extractArchive'>): Schemas['TaskResponse'] {
+  if (!ctx.accounts.hasPermission(caller, 'archive_task')) throw new ApiError(Code.GroupNotAllowed, Messages.compressNotAllowed);
+  const uri = parseUri(body.dst);
+  if (!uri) throw new ApiError(Code.ParamErr, Messages.invalidDestination);
+  if (body.src.length === 0) throw new ApiError(Code.ParamErr, Messages.noSourceFiles);
+  // The destination must exist in a file system that takes new files; its code is inherited.
+  const invalid = (code: number) => new ApiError(Code.ParamErr, Messages.invalidDestination, undefined, { cause: new ApiError(code, '') });
+  if (!uri.knownFs) throw invalid(Code.ParamErr);
+  if (uri.fs !== 'my') throw invalid(Code.NoPermission);
+  if (uri.id !== undefined && ctx.ids.decode('user', uri.id) !== caller.id) throw invalid(Code.NoPermission);
+  if (!ctx.drive.stat(caller.id, uri.segments)) throw invalid(Code.ParentNotExist);
+
+  const src = body.src[0]!;
+  const state: ExtractState = {
+    dst: { userId: caller.id, segments: uri.segments },
+    ...(body.encoding ? { encoding: body.encoding } : {}),
+    ...(body.password ? { password: body.password } : {}),
+    ...(body.file_mask && body.file_mask.length > 0 ? { fileMask: body.file_mask } : {}),
+    resumeAt: 0,
+  };
+  const task = ctx.engine.create('extract_archive', caller.id, { dst: body.dst, src }, state as unknown as Record<string, unknown>);
   return taskDto(ctx, task, true);
 }

@@ -1,6 +1,7 @@
 /** @module workflows — every task type the simulator runs. */
 import { createArchive } from './create-archive.js';
+import { extractArchive } from './extract-archive.js';
 import type { WorkflowServices } from './services.js';
 import type { WorkflowDefinition } from './types.js';
 
-export const WORKFLOWS: readonly WorkflowDefinition<WorkflowServices>[] = [createArchive];
+export const WORKFLOWS: readonly WorkflowDefinition<WorkflowServices>[] = [createArchive, extractArchive];

@@ -11,6 +11,8 @@ export interface WorkflowServices {
   drive: Drive;
   accounts: Accounts;
   ids: IdCodec;
+  /** Reproduce 4.0.0 behaviour where it differs from 4.18 (spec §17). */
+  legacy: boolean;
 }
 
 /** A URI resolved to an object of one user's `my` file system. */

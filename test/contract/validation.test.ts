@@ -123,7 +123,7 @@ describe('requests that pass binding reach the handler', () => {
     ['GET /workflow/progress/{id}', 'alice', 'get', task('progress'), undefined, { code: 0, data: {}, msg: '' }],
     ['POST /workflow/archive (src [] allowed; then the group check)', 'user', 'post', fixed('archive'), { src: [], dst: 'cloudreve://my/empty.zip' }, { code: 40007, msg: 'Group not allowed to compress files', correlation_id: cid }],
     ['POST /workflow/archive (all fields; then the dst check)', 'alice', 'post', fixed('archive'), { src: ['cloudreve://my/a'], dst: 'x', encoding: 'gbk', preferred_node_id: 'm9uO', password: 'p', file_mask: ['a'] }, { code: 40001, msg: 'Invalid destination', correlation_id: cid }],
-    ['POST /workflow/extract', 'alice', 'post', fixed('extract'), { src: [], dst: 'cloudreve://my' }, FEATURE_NOT_ENABLED],
+    ['POST /workflow/extract (src [] passes binding; then "No source files")', 'alice', 'post', fixed('extract'), { src: [], dst: 'cloudreve://my' }, { code: 40001, msg: 'No source files', correlation_id: cid }],
     ['POST /workflow/download (src_file only)', 'alice', 'post', fixed('download'), { src_file: 'cloudreve://my/t.torrent', dst: 'cloudreve://my' }, FEATURE_NOT_ENABLED],
     ['POST /workflow/download (no source: checked by the handler)', 'alice', 'post', fixed('download'), { dst: 'cloudreve://my' }, FEATURE_NOT_ENABLED],
     ['PATCH /workflow/download/{id} (files [] allowed)', 'alice', 'patch', task('download'), { files: [] }, FEATURE_NOT_ENABLED],

@@ -6,7 +6,7 @@
 import type { User } from '../../accounts/accounts.js';
 import { ApiError, Code, Msg } from '../../errors.js';
 import { listTasks, taskProgress } from '../../services/tasks.js';
-import { createArchive } from '../../services/workflow.js';
+import { createArchive, createExtract } from '../../services/workflow.js';
 import type { Handlers } from './types.js';
 
 const notYet = (): never => {
@@ -34,7 +34,7 @@ export const workflowHandlers: Pick<
   listTasks: ({ ctx, caller, query }) => listTasks(ctx, signedIn(caller), query),
   getTaskProgress: ({ ctx, caller, taskId }) => taskProgress(ctx, signedIn(caller), taskId!),
   createArchive: ({ ctx, caller, body }) => createArchive(ctx, signedIn(caller), body),
-  extractArchive: notYet,
+  extractArchive: ({ ctx, caller, body }) => createExtract(ctx, signedIn(caller), body),
   createDownload: notYet,
   selectDownloadFiles: notYet,
   cancelDownload: notYet,
