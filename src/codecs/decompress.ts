@@ -92,6 +92,8 @@ interface BitReader {
  * unbounded for highly compressible data. Here one block is decoded per step, and only once
  * enough input is buffered to hold it whole (the library's own margin: 25 kB + 100 kB per level),
  * or the input has ended. Block and stream CRCs are checked; concatenated streams (pbzip2) work.
+ * The library keeps its scratch tables on its module object, shared by all streams; that is safe
+ * because each block is decoded by one synchronous call and the tables are reset per block.
  */
 async function* decodeBzip2(source: Source): AsyncGenerator<Buffer> {
   const bz2 = require('unbzip2-stream/lib/bzip2.js') as Bzip2Lib;

@@ -389,6 +389,17 @@ describe('extract_archive: hostile archives', () => {
     expect(Object.keys(tree(sim, ['extracted'])).every((n) => /^part[1-3]\.txt$/.test(n))).toBe(true);
   });
 
+  it('resumes a retry after the last good entry: the history never shows a conflict on the files already written', async () => {
+    const sim = testSimulator({ profile: 'instant' });
+    const t = await extract(sim, { src: [place(sim, 'hostile/truncated.tar.gz')] });
+    expect(Object.keys(tree(sim, ['extracted']))).toEqual(['part1.txt', 'part2.txt', 'part3.txt']);
+    expect(t.error_history).toHaveLength(5);
+    for (const text of [...t.error_history, t.error]) {
+      expect(text).toMatch(/^failed to extract archive: /);
+      expect(text).not.toContain('Object existed');
+    }
+  });
+
   it('writes the plain entry of an encrypted zip, never the encrypted one, and fails', async () => {
     const sim = testSimulator({ profile: 'instant' });
     const t = await extract(sim, { src: [place(sim, 'hostile/encrypted.zip')], password: 'secret' });
