@@ -27,14 +27,13 @@ const refresh = (sim: ReturnType<typeof testSimulator>, token: string, ns = 'def
   request(sim.app).post('/api/v4/session/token/refresh').set('X-Sim-Namespace', ns).send({ refresh_token: token });
 
 describe('POST /__sim/reset', () => {
-  it('answers {namespace, took_ms} and takes under 100 ms', async () => {
+  it('answers {namespace, took_ms} (its speed is measured by bench/reset.mjs, not here)', async () => {
     const sim = testSimulator();
     await busyWorld(sim);
     const res = await ctl(sim).post('/reset');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ namespace: 'default', took_ms: expect.any(Number) });
     expect(res.body.took_ms).toBeGreaterThanOrEqual(0);
-    expect(res.body.took_ms).toBeLessThan(100);
   });
 
   it('empties the task list and starts task ids at 1 again (the same hashid as the first task before)', async () => {
