@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import * as OpenApiValidator from 'express-openapi-validator';
-import { compiledOnce, loadContract, type OpenApiDocument } from '../contract/index.js';
+import { loadContract } from '../contract/index.js';
+import { requestValidator } from '../contract/validator.js';
 import { SnapshotError, type World } from '../world.js';
 import { FaultError, type FaultRegistry, type FaultRuleInput } from './faults.js';
 import type { JournalFilter } from './journal.js';
@@ -59,8 +59,6 @@ export function clockState(world: World) {
   };
 }
 
-const validators = new WeakMap<OpenApiDocument, RequestHandler[]>();
-
 export function controlRouter(host: ControlHost): express.Router {
   const doc = loadContract(CONTROL_CONTRACT_FILE);
   const router = express.Router({ caseSensitive: true });
@@ -72,16 +70,7 @@ export function controlRouter(host: ControlHost): express.Router {
     next();
   });
   router.use(express.json({ limit: '1mb', strict: false }));
-  router.use(
-    ...compiledOnce(validators, doc, () =>
-      OpenApiValidator.middleware({
-        apiSpec: structuredClone(doc) as never,
-        validateRequests: { allowUnknownQueryParameters: false },
-        validateResponses: false,
-        validateSecurity: false,
-      }),
-    ),
-  );
+  router.use(...requestValidator(doc, { lenientQuery: false }));
 
   const world = (req: Request): World => {
     try {

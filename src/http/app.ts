@@ -6,10 +6,10 @@
  * which is the real server's precedence (spec §3). Every answer goes through one renderer.
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
-import * as OpenApiValidator from 'express-openapi-validator';
 import type { Logger } from 'pino';
 import type { User } from '../accounts/accounts.js';
-import { compiledOnce, HTTP_METHODS, type OpenApiDocument, type OpenApiOperation, type OperationId } from '../contract/index.js';
+import { requestValidator } from '../contract/validator.js';
+import { HTTP_METHODS, type OpenApiDocument, type OpenApiOperation, type OperationId } from '../contract/index.js';
 import { ApiError, Code, Msg } from '../errors.js';
 import type { Edition, ServiceContext } from '../services/context.js';
 import { resolveCaller } from '../services/session.js';
@@ -75,7 +75,7 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
   app.use(requestLog(options.logger));
 
   const checker = options.strict ? createResponseChecker(doc) : undefined;
-  const validator = requestValidator(doc);
+  const validator = requestValidator(doc, { lenientQuery: true });
 
   const send = (req: Request, res: Response, env: Envelope): void => {
     const opId = res.locals.operationId;
@@ -129,22 +129,6 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
     if (!res.headersSent) res.status(500).end();
   });
   return app;
-}
-
-const validators = new WeakMap<OpenApiDocument, RequestHandler[]>();
-
-/** The contract's request validator, built once per contract and shared: it keeps no per-request state. */
-function requestValidator(doc: OpenApiDocument): RequestHandler[] {
-  return compiledOnce(validators, doc, () =>
-    OpenApiValidator.middleware({
-      apiSpec: structuredClone(doc) as never,
-      validateApiSpec: true,
-      validateRequests: { allErrors: true, allowUnknownQueryParameters: true },
-      validateResponses: false,
-      validateSecurity: false,
-      ignoreUndocumented: true,
-    }),
-  );
 }
 
 /** Unknown path, or a known path with another method: plain text, never JSON or 405. */

@@ -3,22 +3,20 @@
  * `create_archive` on the master node (spec §8.3): "" allocates a work folder,
  * `compress_files` writes a real ZIP there, `upload_archive` moves it into place at `dst`.
  */
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { writeZip, type ZipEntrySource } from '../codecs/zip.js';
-import { removeTempDir, type DriveNode } from '../drive/drive.js';
+import type { DriveNode } from '../drive/drive.js';
 import { costOf } from '../engine/profile.js';
 import { TaskError, type Task } from '../engine/task.js';
-import { resolveMy, type Resolved, type WorkflowServices } from './services.js';
+import { removeWorkDir, resolveMy, workDirOf, type Resolved, type WithWorkDir, type WorkflowServices } from './services.js';
 import type { StepContext, WorkflowDefinition } from './types.js';
 
 /** What the archive task keeps between iterations. */
-export interface ArchiveState {
+export interface ArchiveState extends WithWorkDir {
   /** Where the archive goes. */
   dst: Resolved;
-  /** The private work folder, once allocated. */
-  workDir?: string;
 }
 
 const stateOf = (task: Task): ArchiveState => task.state as unknown as ArchiveState;
@@ -112,13 +110,6 @@ async function readable(services: WorkflowServices, r: Resolved): Promise<boolea
   }
 }
 
-/** The task's work folder, made again if it is gone (a restored snapshot holds no work folders). */
-function workDirOf(task: Task, services: WorkflowServices): string {
-  const state = stateOf(task);
-  if (!state.workDir || !existsSync(state.workDir)) state.workDir = services.drive.makeTempDir(`task-${task.id}`);
-  return state.workDir;
-}
-
 export const createArchive: WorkflowDefinition<WorkflowServices> = {
   type: 'create_archive',
   queue: 'io',
@@ -127,13 +118,13 @@ export const createArchive: WorkflowDefinition<WorkflowServices> = {
   usesNode: true,
   steps: {
     async ''({ task, services }) {
-      workDirOf(task, services);
+      workDirOf(stateOf(task), services, task.id);
       return { goto: 'compress_files' };
     },
     async compress_files(ctx) {
       const { task, services, profile, signal } = ctx;
       const state = stateOf(task);
-      workDirOf(task, services);
+      workDirOf(stateOf(task), services, task.id);
       const { entries, failed } = await collect(ctx);
       const out = path.join(state.workDir!, 'archive.zip');
       let result;
@@ -174,7 +165,5 @@ export const createArchive: WorkflowDefinition<WorkflowServices> = {
       };
     },
   },
-  async cleanup(task) {
-    removeTempDir(stateOf(task).workDir);
-  },
+  cleanup: removeWorkDir,
 };

@@ -5,7 +5,7 @@
  * `dst` are skipped silently, links are never created, an existing file is a (retryable)
  * conflict, and a retry resumes after the last entry that succeeded.
  */
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -13,34 +13,26 @@ import { pipeline } from 'node:stream/promises';
 import type { ArchiveEntry } from '../codecs/archive.js';
 import { detectFormat } from '../codecs/detect.js';
 import { openArchive } from '../codecs/open.js';
-import { removeTempDir } from '../drive/drive.js';
 import { isLegalName, joinInside, parseUri } from '../drive/uri.js';
 import { costOf } from '../engine/profile.js';
 import { TaskError, type Task } from '../engine/task.js';
-import { resolveMy, type Resolved, type WorkflowServices } from './services.js';
+import { removeWorkDir, resolveMy, workDirOf, type Resolved, type WithWorkDir, type WorkflowServices } from './services.js';
 import type { StepContext, WorkflowDefinition } from './types.js';
 
 /** What the extract task keeps between iterations. */
-export interface ExtractState {
+export interface ExtractState extends WithWorkDir {
   dst: Resolved;
   encoding?: string;
   password?: string;
   fileMask?: string[];
   /** Index of the first entry not yet extracted: retries resume here. */
   resumeAt: number;
-  workDir?: string;
 }
 
 /** Output one task may write, whatever the quota: a bound for archive bombs. */
 export const MAX_EXTRACT_BYTES = 4 * 1024 ** 3;
 
 const stateOf = (task: Task): ExtractState => task.state as unknown as ExtractState;
-
-function workDirOf(task: Task, services: WorkflowServices): string {
-  const state = stateOf(task);
-  if (!state.workDir || !existsSync(state.workDir)) state.workDir = services.drive.makeTempDir(`task-${task.id}`);
-  return state.workDir;
-}
 
 /** The entry path the server works with: backslashes as separators, then cleaned. */
 function entryPath(name: string): string {
@@ -130,7 +122,7 @@ async function extract(ctx: StepContext<WorkflowServices>) {
   } catch (err) {
     throw TaskError.retryable(`failed to extract archive: ${(err as Error).message}`);
   }
-  const workDir = workDirOf(task, services);
+  const workDir = workDirOf(stateOf(task), services, task.id);
   const pending: Array<{ target: string[]; temp: string; mtime: number | undefined }> = [];
   // Written in this attempt but not in the drive yet: a second entry with the same path conflicts.
   const pendingKeys = new Set<string>();
@@ -209,7 +201,5 @@ export const extractArchive: WorkflowDefinition<WorkflowServices> = {
   progressKeys: { '': ['extract_count', 'extract_size'] },
   usesNode: true,
   steps: { '': extract },
-  async cleanup(task) {
-    removeTempDir(stateOf(task).workDir);
-  },
+  cleanup: removeWorkDir,
 };

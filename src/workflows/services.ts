@@ -2,8 +2,10 @@
  * @module workflows/services
  * What the simulator lends its workflows, and how a workflow reads a user's URI.
  */
+import { existsSync } from 'node:fs';
 import type { Accounts, User } from '../accounts/accounts.js';
-import type { Drive } from '../drive/drive.js';
+import { removeTempDir, type Drive } from '../drive/drive.js';
+import type { Task } from '../engine/task.js';
 import { parseUri } from '../drive/uri.js';
 import type { IdCodec } from '../util/ids.js';
 
@@ -36,4 +38,20 @@ export function resolveMy(services: WorkflowServices, caller: User, text: string
   if (uri.fs !== 'my') return 'unsupported_fs';
   if (uri.id !== undefined && services.ids.decode('user', uri.id) !== caller.id) return 'permission_denied';
   return { userId: caller.id, segments: uri.segments };
+}
+
+/** Workflow state that owns a private work folder. */
+export interface WithWorkDir {
+  workDir?: string;
+}
+
+/** The task's work folder, made again when it is gone (a restored snapshot holds none). */
+export function workDirOf(state: WithWorkDir, services: WorkflowServices, taskId: number): string {
+  if (!state.workDir || !existsSync(state.workDir)) state.workDir = services.drive.makeTempDir(`task-${taskId}`);
+  return state.workDir;
+}
+
+/** A `cleanup` for workflows whose state has a work folder: removes it. */
+export async function removeWorkDir(task: Task): Promise<void> {
+  removeTempDir((task.state as WithWorkDir).workDir);
 }
