@@ -4,7 +4,7 @@
  * events. The simulator has a default world and creates a named one (a namespace) for each
  * `X-Sim-Namespace` it sees, so parallel tests never see each other.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import type { Logger } from 'pino';
