@@ -15,6 +15,7 @@ import { MASTER_NODE_ID } from './services/tasks.js';
 import { createTokenService } from './services/tokens.js';
 import { createIdCodec } from './util/ids.js';
 import { createRandom } from './util/random.js';
+import { createDownloader } from './remote/downloader.js';
 import { WORKFLOWS } from './workflows/index.js';
 import type { WorkflowServices } from './workflows/services.js';
 
@@ -63,7 +64,7 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     ...(extras.restore ? { restore: extras.restore.drive } : {}),
   });
   const legacy = isLegacyVersion(options.version);
-  const services: WorkflowServices = { drive, accounts, ids, legacy };
+  const services: WorkflowServices = { drive, accounts, ids, legacy, downloader: createDownloader() };
   const engine = createEngine({
     clock,
     profile: options.profile,
@@ -97,6 +98,7 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     revokedSessions: new Set(extras.restore?.revokedSessions ?? []),
     drive,
     engine,
+    downloader: services.downloader,
   };
 }
 

@@ -20,6 +20,8 @@ const profile: TimingProfile = {
   compressBytesPerSec: 1_000,
   uploadBytesPerSec: 1_000,
   extractBytesPerSec: 1_000,
+  downloadBytesPerSec: 1_000,
+  pollIntervalMs: 1_000,
 };
 
 interface Services {

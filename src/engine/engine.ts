@@ -216,7 +216,8 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
       const r = it.result!;
       try {
         if ('commit' in r && r.commit) await r.commit();
-        outcome = 'goto' in r ? { kind: 'goto', phase: r.goto } : 'complete' in r ? { kind: 'complete' } : { kind: 'wait', ms: r.waitMs };
+        outcome =
+          'goto' in r ? { kind: 'goto', phase: r.goto } : 'complete' in r ? { kind: 'complete' } : 'cancel' in r ? { kind: 'cancel' } : { kind: 'wait', ms: r.waitMs };
       } catch (err) {
         outcome = failure(asTaskError(err, task));
       }

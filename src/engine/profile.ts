@@ -17,6 +17,10 @@ export interface TimingProfile {
   uploadBytesPerSec: number;
   /** Simulated throughput of extracting an archive, bytes per second. */
   extractBytesPerSec: number;
+  /** Simulated remote-download speed, bytes per second. */
+  downloadBytesPerSec: number;
+  /** Time between two polls of the downloader (never 0, so a stalled download does not spin). */
+  pollIntervalMs: number;
 }
 
 export type ProfileName = 'realistic' | 'fast' | 'instant';
@@ -34,6 +38,8 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<TimingProfile>>> = 
     compressBytesPerSec: 20 * MiB,
     uploadBytesPerSec: 50 * MiB,
     extractBytesPerSec: 30 * MiB,
+    downloadBytesPerSec: 4 * MiB,
+    pollIntervalMs: 1_000,
   },
   // Every state is still observable, but quickly.
   fast: {
@@ -43,6 +49,8 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<TimingProfile>>> = 
     compressBytesPerSec: 1024 * MiB,
     uploadBytesPerSec: 1024 * MiB,
     extractBytesPerSec: 1024 * MiB,
+    downloadBytesPerSec: 1024 * MiB,
+    pollIntervalMs: 100,
   },
   // No simulated time at all: a task runs to its end within one clock step.
   instant: {
@@ -52,6 +60,8 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<TimingProfile>>> = 
     compressBytesPerSec: Infinity,
     uploadBytesPerSec: Infinity,
     extractBytesPerSec: Infinity,
+    downloadBytesPerSec: Infinity,
+    pollIntervalMs: 1_000,
   },
 };
 

@@ -114,6 +114,10 @@ export class TaskError extends Error {
   static critical(message: string): TaskError {
     return new TaskError(message.endsWith(NON_RETRYABLE) ? message : message + NON_RETRYABLE, true);
   }
+  /** A critical error whose text already places the marker itself (mid-text, as some server messages do). */
+  static criticalVerbatim(message: string): TaskError {
+    return new TaskError(message, true);
+  }
 }
 
 export const MAX_RETRIES = 5;

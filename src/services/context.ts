@@ -7,6 +7,7 @@ import type { Accounts } from '../accounts/accounts.js';
 import type { Drive } from '../drive/drive.js';
 import type { Clock } from '../engine/clock.js';
 import type { Engine } from '../engine/engine.js';
+import type { Downloader } from '../remote/downloader.js';
 import type { IdCodec } from '../util/ids.js';
 import type { Random } from '../util/random.js';
 import type { TokenService } from './tokens.js';
@@ -33,4 +34,5 @@ export interface ServiceContext {
   readonly revokedSessions: Set<string>;
   readonly drive: Drive;
   readonly engine: Engine;
+  readonly downloader: Downloader;
 }

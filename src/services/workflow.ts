@@ -9,6 +9,7 @@ import { isLegalName, parseUri } from '../drive/uri.js';
 import { ApiError, Code } from '../errors.js';
 import type { ArchiveState } from '../workflows/create-archive.js';
 import type { ExtractState } from '../workflows/extract-archive.js';
+import type { DownloadState } from '../workflows/remote-download.js';
 import type { ServiceContext } from './context.js';
 import { taskDto } from './tasks.js';
 
@@ -86,4 +87,83 @@ export function createExtract(ctx: ServiceContext, caller: User, body: RequestBo
   };
   const task = ctx.engine.create('extract_archive', caller.id, { dst: body.dst, src }, state as unknown as Record<string, unknown>);
   return taskDto(ctx, task, true);
+}
+
+/** POST /workflow/download (spec §10.1): one queued task per non-empty URL, plus one for `src_file`. */
+export function createDownload(ctx: ServiceContext, caller: User, body: RequestBody<'createDownload'>): Schemas['TaskResponse'][] {
+  if (!ctx.accounts.hasPermission(caller, 'remote_download')) throw new ApiError(Code.GroupNotAllowed, 'Group not allowed to download files');
+  const urls = body.src ?? [];
+  const file = body.src_file ?? '';
+  if (file === '' && urls.length === 0) throw new ApiError(Code.ParamErr, Messages.noSourceFiles);
+  if (file !== '' && urls.length > 0) throw new ApiError(Code.ParamErr, 'Invalid source files');
+  const dst = resolveWritable(ctx, caller, body.dst, Messages.invalidDestination);
+  const batch = caller.group.aria2Batch;
+  // Empty strings count toward the batch limit.
+  if (batch > 0 && urls.length > batch) throw new ApiError(Code.BatchSizeExceeded, '');
+  let torrent: string[] | undefined;
+  if (file !== '') {
+    const uri = parseUri(file);
+    if (!uri) throw new ApiError(Code.ParamErr, 'Invalid source file uri');
+    torrent = resolveExisting(ctx, caller, uri, 'Invalid source file');
+  }
+  const make = (src: string, srcStr: string, torrentName?: string) => {
+    const state: DownloadState = { dst, polls: 0, stored: [], ...(torrentName !== undefined ? { torrentName } : {}) };
+    const task = ctx.engine.create(
+      'remote_download',
+      caller.id,
+      { download: null, dst: body.dst, failed: 0, src, src_str: srcStr },
+      state as unknown as Record<string, unknown>,
+    );
+    return taskDto(ctx, task, true);
+  };
+  const out = urls.filter((u) => u !== '').map((u) => make('', u));
+  if (torrent) out.push(make(file, '', torrent[torrent.length - 1]!));
+  return out;
+}
+
+/** The place a URI names in the caller's `my`, which must exist; other cases fail with `msg` and the inherited code. */
+function resolveExisting(ctx: ServiceContext, caller: User, uri: NonNullable<ReturnType<typeof parseUri>>, msg: string): string[] {
+  const invalid = (code: number) => new ApiError(Code.ParamErr, msg, undefined, { cause: new ApiError(code, '') });
+  if (!uri.knownFs) throw invalid(Code.ParamErr);
+  if (uri.fs !== 'my') throw invalid(Code.NoPermission);
+  if (uri.id !== undefined && ctx.ids.decode('user', uri.id) !== caller.id) throw invalid(Code.NoPermission);
+  if (!ctx.drive.stat(caller.id, uri.segments)) throw invalid(Code.ParentNotExist);
+  return uri.segments;
+}
+
+/** A destination folder URI of the caller: unparsable → 40001, else as `resolveExisting`. */
+function resolveWritable(ctx: ServiceContext, caller: User, text: string, msg: string) {
+  const uri = parseUri(text);
+  if (!uri) throw new ApiError(Code.ParamErr, msg);
+  return { userId: caller.id, segments: resolveExisting(ctx, caller, uri, msg) };
+}
+
+const TASK_NOT_FOUND = 'Task not found';
+
+/** The caller's own live task, or 404 "Task not found" (admins included). */
+function ownLiveTask(ctx: ServiceContext, caller: User, taskId: number) {
+  const task = ctx.engine.live(taskId);
+  if (!task || task.ownerId !== caller.id) throw new ApiError(Code.NotFound, TASK_NOT_FOUND);
+  return task;
+}
+
+/** PATCH /workflow/download/:id (spec §10.4). */
+export function selectDownloadFiles(ctx: ServiceContext, caller: User, taskId: number, body: RequestBody<'selectDownloadFiles'>): undefined {
+  const task = ownLiveTask(ctx, caller, taskId);
+  if (task.status === 'queued') throw new ApiError(Code.NotFound, 'Task not in processing state');
+  if (task.type !== 'remote_download' || task.phase !== 'monitor') throw new ApiError(Code.NotFound, 'Task not in monitoring loop');
+  try {
+    ctx.downloader.select(task.id, body.files);
+  } catch (err) {
+    throw new ApiError(Code.InternalSetting, 'Failed to set download files', undefined, { detail: (err as Error).message });
+  }
+  return undefined;
+}
+
+/** DELETE /workflow/download/:id (spec §10.5): asynchronous, the task turns canceled at its next poll. */
+export function cancelDownload(ctx: ServiceContext, caller: User, taskId: number): undefined {
+  const task = ownLiveTask(ctx, caller, taskId);
+  // No job yet, or not a download: success with no effect; the task carries on.
+  if (task.type === 'remote_download') ctx.downloader.remove(task.id);
+  return undefined;
 }

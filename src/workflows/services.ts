@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Accounts, User } from '../accounts/accounts.js';
 import { removeTempDir, type Drive } from '../drive/drive.js';
 import type { Task } from '../engine/task.js';
+import type { Downloader } from '../remote/downloader.js';
 import { parseUri } from '../drive/uri.js';
 import type { IdCodec } from '../util/ids.js';
 
@@ -15,6 +16,8 @@ export interface WorkflowServices {
   ids: IdCodec;
   /** Reproduce 4.0.0 behaviour where it differs from 4.18 (spec §17). */
   legacy: boolean;
+  /** The simulated downloader of remote downloads. */
+  downloader: Downloader;
 }
 
 /** A URI resolved to an object of one user's `my` file system. */

@@ -35,7 +35,9 @@ export interface StepContext<S> {
 export type StepResult =
   | { goto: string; costMs?: number; commit?: () => Promise<void> }
   | { complete: true; costMs?: number; commit?: () => Promise<void> }
-  | { waitMs: number; costMs?: number };
+  | { waitMs: number; costMs?: number }
+  /** The task ends `canceled` (a download whose job was removed). */
+  | { cancel: true; costMs?: number };
 
 export type Step<S> = (ctx: StepContext<S>) => Promise<StepResult>;
 

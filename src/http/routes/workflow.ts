@@ -6,7 +6,7 @@
 import type { User } from '../../accounts/accounts.js';
 import { ApiError, Code, Msg } from '../../errors.js';
 import { listTasks, taskProgress } from '../../services/tasks.js';
-import { createArchive, createExtract } from '../../services/workflow.js';
+import { cancelDownload, createArchive, createDownload, createExtract, selectDownloadFiles } from '../../services/workflow.js';
 import type { Handlers } from './types.js';
 
 const notYet = (): never => {
@@ -35,9 +35,9 @@ export const workflowHandlers: Pick<
   getTaskProgress: ({ ctx, caller, taskId }) => taskProgress(ctx, signedIn(caller), taskId!),
   createArchive: ({ ctx, caller, body }) => createArchive(ctx, signedIn(caller), body),
   extractArchive: ({ ctx, caller, body }) => createExtract(ctx, signedIn(caller), body),
-  createDownload: notYet,
-  selectDownloadFiles: notYet,
-  cancelDownload: notYet,
+  createDownload: ({ ctx, caller, body }) => createDownload(ctx, signedIn(caller), body),
+  selectDownloadFiles: ({ ctx, caller, taskId, body }) => selectDownloadFiles(ctx, signedIn(caller), taskId!, body),
+  cancelDownload: ({ ctx, caller, taskId }) => cancelDownload(ctx, signedIn(caller), taskId!),
   importFiles: notYet,
   relocateFiles: notYet,
 };

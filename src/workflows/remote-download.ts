@@ -1,0 +1,121 @@
+/**
+ * @module workflows/remote-download
+ * `remote_download` (spec §10.2): "" starts a job in the simulated downloader, `monitor` polls
+ * it (validating the files at the first poll), `transfer` stores the selected files under
+ * `dst`, `seeding` ends the task (the master does not wait for seeding).
+ */
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { costOf } from '../engine/profile.js';
+import { TaskError, type Task } from '../engine/task.js';
+import { contentStream } from '../remote/downloader.js';
+import { joinInside } from '../drive/uri.js';
+import { removeWorkDir, workDirOf, type Resolved, type WithWorkDir, type WorkflowServices } from './services.js';
+import type { StepContext, WorkflowDefinition } from './types.js';
+
+export interface DownloadState extends WithWorkDir {
+  dst: Resolved;
+  /** The `.torrent` file's name when the source is one. */
+  torrentName?: string;
+  /** Successful polls so far. */
+  polls: number;
+  /** Files already stored by `transfer` (retries skip them). */
+  stored: number[];
+}
+
+const stateOf = (task: Task): DownloadState => task.state as unknown as DownloadState;
+
+async function monitor(ctx: StepContext<WorkflowServices>) {
+  const { task, services, clock, profile } = ctx;
+  const state = stateOf(task);
+  const job = services.downloader.get(task.id);
+  if (!job) {
+    // The job is gone (cancelled): the task ends canceled at this poll.
+    return { cancel: true as const, costMs: 0 };
+  }
+  const now = clock.now();
+  const status = services.downloader.status(job, now);
+  task.props.download = status;
+  if (state.polls++ === 0) validate(services, task, state, status.total);
+  if (status.state === 'error' || status.state === 'unknown') {
+    throw TaskError.criticalVerbatim(`download task failed with state "${status.state}" (non-retryable error), errorMsg: ${status.error_message ?? ''}`);
+  }
+  if (status.state === 'downloading') return { waitMs: profile.pollIntervalMs, costMs: 0 };
+  return { goto: 'transfer', costMs: 0 };
+}
+
+/** The first poll's checks (spec §10.2): a folder of the owner, room for the files, something selected. */
+function validate(services: WorkflowServices, task: Task, state: DownloadState, total: number): void {
+  const fail = (why: string) => TaskError.critical(`failed to validate files: ${why}`);
+  const folder = services.drive.stat(state.dst.userId, state.dst.segments);
+  if (!folder || folder.kind !== 'folder') throw fail('destination is not a folder');
+  const owner = services.accounts.userById(task.ownerId)!;
+  const quota = owner.group.maxStorage;
+  if (quota > 0 && services.drive.used(owner.id) + total > quota) throw fail('insufficient capacity');
+  if (!services.downloader.get(task.id)?.files.some((f) => f.selected)) throw fail('no file is selected');
+}
+
+async function transfer(ctx: StepContext<WorkflowServices>) {
+  const { task, services, profile } = ctx;
+  const state = stateOf(task);
+  const job = services.downloader.get(task.id);
+  if (!job) return { cancel: true as const, costMs: 0 };
+  const selected = job.files.filter((f) => f.selected);
+  const workDir = workDirOf(state, services, task.id);
+  const errors: string[] = [];
+  let bytes = 0;
+  const done: Array<{ target: string[]; temp: string }> = [];
+  for (const [n, file] of selected.entries()) {
+    if (state.stored.includes(file.index)) continue;
+    const target = joinInside(state.dst.segments, file.name);
+    if (!target || services.drive.stat(state.dst.userId, target)) {
+      errors.push(`${file.name}: failed to upload file: Object existed`);
+      continue;
+    }
+    const temp = path.join(workDir, `file-${file.index}`);
+    await pipeline(contentStream(`${job.seed}:${file.index}`, file.size), createWriteStream(temp));
+    done.push({ target, temp });
+    bytes += file.size;
+    ctx.progress(`upload_single_${n}`, { current: file.size, total: file.size, identifier: `${task.props.dst as string}/${file.name}` });
+    state.stored.push(file.index);
+  }
+  ctx.progress('upload_count', { current: selected.length - errors.length, total: selected.length });
+  ctx.progress('upload', { current: bytes, total: selected.reduce((a, f) => a + f.size, 0) });
+  const commit = async () => {
+    for (const d of done) services.drive.commitFile(state.dst.userId, d.target, d.temp);
+  };
+  if (errors.length > 0) {
+    await commit();
+    task.props.failed = errors.length;
+    throw TaskError.retryable(`failed to transfer ${errors.length} file(s), first 5 errors: ${errors.slice(0, 5).join('; ')}`);
+  }
+  return { goto: 'seeding', costMs: costOf(profile, bytes, profile.uploadBytesPerSec), commit };
+}
+
+export const remoteDownload: WorkflowDefinition<WorkflowServices> = {
+  type: 'remote_download',
+  queue: 'download',
+  phases: ['', 'monitor', 'transfer', 'seeding'],
+  progressKeys: { transfer: ['upload_count', 'upload', ...Array.from({ length: 16 }, (_, i) => `upload_single_${i}`)] },
+  // The transfer keys stay visible while seeding (spec §7).
+  keepProgress: ['upload_count', 'upload', ...Array.from({ length: 16 }, (_, i) => `upload_single_${i}`)],
+  usesNode: true,
+  steps: {
+    async ''({ task, services, clock, profile }) {
+      const state = stateOf(task);
+      const src = task.props.src_str as string;
+      services.downloader.start(task.id, state.torrentName !== undefined ? { torrentName: state.torrentName } : { url: src }, clock.now(), profile.downloadBytesPerSec);
+      return { goto: 'monitor', costMs: 0 };
+    },
+    monitor,
+    transfer,
+    async seeding() {
+      return { complete: true, costMs: 0 };
+    },
+  },
+  async cleanup(task, services) {
+    services.downloader.remove(task.id);
+    await removeWorkDir(task);
+  },
+};
