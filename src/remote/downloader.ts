@@ -4,10 +4,12 @@
  * job whose files, sizes and content derive from the source text (deterministic), and whose
  * progress is a function of simulated time. Special sources reproduce failures:
  * a host ending in `.invalid` or a path with `/404` → state `error`; a path with `/stall` →
- * never progresses; a path with `/slow` → 16 KiB/s.
+ * never progresses; a path with `/slow` → 16 KiB/s. A `.torrent` file gives its own name,
+ * files, sizes and info hash; its content is synthesized (no peers, no web seeds fetched).
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import type { TorrentInfo } from './torrent.js';
 
 export interface JobFile {
   /** 1-based, as aria2 counts. */
@@ -80,8 +82,8 @@ export function contentStream(seed: string, size: number): Readable {
 }
 
 export interface Downloader {
-  /** Starts a job for a task. `source` is a URL or magnet link, or a `.torrent` file's name. */
-  start(taskId: number, source: { url?: string; torrentName?: string }, now: number, bytesPerSec: number): Job;
+  /** Starts a job for a task: a URL or magnet link, or a torrent read from a `.torrent` file (undefined when it did not parse). */
+  start(taskId: number, source: { url: string } | { torrent: TorrentInfo | undefined; file: string }, now: number, bytesPerSec: number): Job;
   get(taskId: number): Job | undefined;
   /** Removes a job (cancel); false when there is none. */
   remove(taskId: number): boolean;
@@ -101,16 +103,27 @@ export function createDownloader(): Downloader {
   return {
     start(taskId, source, now, bytesPerSec) {
       let job: Job;
-      if (source.url !== undefined && source.url.startsWith('magnet:')) {
+      if ('torrent' in source) {
+        const t = source.torrent;
+        job = t
+          ? {
+              taskId,
+              name: t.name,
+              torrent: true,
+              hash: t.hash,
+              files: t.files.map((f, i) => ({ index: i + 1, name: f.name, size: f.size, selected: true })),
+              startedAt: now,
+              rate: bytesPerSec,
+              seed: t.hash,
+            }
+          : { taskId, name: source.file, torrent: true, files: [], startedAt: now, rate: bytesPerSec, seed: source.file, error: 'invalid torrent file' };
+      } else if (source.url.startsWith('magnet:')) {
         const params = new URLSearchParams(source.url.slice(source.url.indexOf('?') + 1));
         const btih = (params.get('xt') ?? '').replace(/^urn:btih:/i, '').toLowerCase() || digest(source.url).toString('hex').slice(0, 40);
         const name = params.get('dn') || `torrent-${btih.slice(0, 8)}`;
         job = torrentJob(taskId, name, btih, source.url, now, bytesPerSec);
-      } else if (source.torrentName !== undefined) {
-        const name = source.torrentName.replace(/\.torrent$/i, '') || 'torrent';
-        job = torrentJob(taskId, name, digest(`torrent:${source.torrentName}`).toString('hex').slice(0, 40), source.torrentName, now, bytesPerSec);
       } else {
-        const url = source.url ?? '';
+        const url = source.url;
         let parsed: URL | undefined;
         try {
           parsed = new URL(url);

@@ -106,8 +106,8 @@ export function createDownload(ctx: ServiceContext, caller: User, body: RequestB
     if (!uri) throw new ApiError(Code.ParamErr, 'Invalid source file uri');
     torrent = resolveExisting(ctx, caller, uri, 'Invalid source file');
   }
-  const make = (src: string, srcStr: string, torrentName?: string) => {
-    const state: DownloadState = { dst, polls: 0, stored: [], ...(torrentName !== undefined ? { torrentName } : {}) };
+  const make = (src: string, srcStr: string, torrentFile?: string[]) => {
+    const state: DownloadState = { dst, polls: 0, stored: [], ...(torrentFile ? { torrentFile: { userId: caller.id, segments: torrentFile } } : {}) };
     const task = ctx.engine.create(
       'remote_download',
       caller.id,
@@ -117,7 +117,7 @@ export function createDownload(ctx: ServiceContext, caller: User, body: RequestB
     return taskDto(ctx, task, true);
   };
   const out = urls.filter((u) => u !== '').map((u) => make('', u));
-  if (torrent) out.push(make(file, '', torrent[torrent.length - 1]!));
+  if (torrent) out.push(make(file, '', torrent));
   return out;
 }
 

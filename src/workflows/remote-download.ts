@@ -5,19 +5,21 @@
  * `dst`, `seeding` ends the task (the master does not wait for seeding).
  */
 import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { costOf } from '../engine/profile.js';
 import { TaskError, type Task } from '../engine/task.js';
 import { contentStream } from '../remote/downloader.js';
+import { parseTorrent } from '../remote/torrent.js';
 import { joinInside } from '../drive/uri.js';
 import { removeWorkDir, workDirOf, type Resolved, type WithWorkDir, type WorkflowServices } from './services.js';
 import type { StepContext, WorkflowDefinition } from './types.js';
 
 export interface DownloadState extends WithWorkDir {
   dst: Resolved;
-  /** The `.torrent` file's name when the source is one. */
-  torrentName?: string;
+  /** The `.torrent` file in the drive, when the source is one. */
+  torrentFile?: Resolved;
   /** Successful polls so far. */
   polls: number;
   /** Files already stored by `transfer` (retries skip them). */
@@ -37,10 +39,11 @@ async function monitor(ctx: StepContext<WorkflowServices>) {
   const now = clock.now();
   const status = services.downloader.status(job, now);
   task.props.download = status;
-  if (state.polls++ === 0) validate(services, task, state, status.total);
+  // A failed job has nothing to validate: its state decides first.
   if (status.state === 'error' || status.state === 'unknown') {
     throw TaskError.criticalVerbatim(`download task failed with state "${status.state}" (non-retryable error), errorMsg: ${status.error_message ?? ''}`);
   }
+  if (state.polls++ === 0) validate(services, task, state, status.total);
   if (status.state === 'downloading') return { waitMs: profile.pollIntervalMs, costMs: 0 };
   return { goto: 'transfer', costMs: 0 };
 }
@@ -104,8 +107,20 @@ export const remoteDownload: WorkflowDefinition<WorkflowServices> = {
   steps: {
     async ''({ task, services, clock, profile }) {
       const state = stateOf(task);
-      const src = task.props.src_str as string;
-      services.downloader.start(task.id, state.torrentName !== undefined ? { torrentName: state.torrentName } : { url: src }, clock.now(), profile.downloadBytesPerSec);
+      if (state.torrentFile) {
+        // The torrent as it is in the drive now; a file that is gone or no torrent fails the job.
+        const file = state.torrentFile;
+        let data: Buffer | undefined;
+        try {
+          data = services.drive.stat(file.userId, file.segments) ? await readFile(services.drive.diskPath(file.userId, file.segments)) : undefined;
+        } catch {
+          data = undefined;
+        }
+        const torrent = data ? parseTorrent(data) : undefined;
+        services.downloader.start(task.id, { torrent, file: file.segments[file.segments.length - 1] ?? '' }, clock.now(), profile.downloadBytesPerSec);
+      } else {
+        services.downloader.start(task.id, { url: task.props.src_str as string }, clock.now(), profile.downloadBytesPerSec);
+      }
       return { goto: 'monitor', costMs: 0 };
     },
     monitor,

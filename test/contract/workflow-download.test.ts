@@ -259,3 +259,39 @@ describe('DELETE /workflow/download/:id', () => {
     expect((await alice.task(archive.data.id)).status).toBe('completed');
   });
 });
+
+describe('remote_download: .torrent files', () => {
+  it('reads name, files, sizes and info hash from a torrent in the drive, and stores its files', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    const { createHash } = await import('node:crypto');
+    const bencode = (await import('bencode')).default;
+    const raw = readFileSync(sim.drive.diskPath(ALICE, ['t.torrent']));
+    const info = (bencode.decode(raw) as { info: unknown }).info;
+    const hash = createHash('sha1').update(bencode.encode(info)).digest('hex');
+    const { body } = await alice.post('/workflow/download', { src_file: 'cloudreve://my/t.torrent', dst: DL });
+    expect(body.data[0].summary.props).toEqual({ download: null, dst: DL, failed: 0, src: 'cloudreve://my/t.torrent', src_str: '' });
+    await sim.clock.advance(4_000);
+    const d = (await alice.list('downloading', 25)).tasks[0]?.summary.props.download ?? (await alice.list('downloaded', 25)).tasks[0]?.summary.props.download;
+    expect(d).toMatchObject({ name: 'Sample Torrent', hash, total: 301_000 });
+    expect(d.files.map((f: { index: number; name: string; size: number }) => [f.index, f.name, f.size])).toEqual([
+      [1, 'Sample Torrent/readme.txt', 1000],
+      [2, 'Sample Torrent/media/clip.bin', 300_000],
+    ]);
+    await sim.clock.runUntilIdle();
+    expect(sim.drive.stat(ALICE, ['Downloads', 'Sample Torrent', 'media', 'clip.bin'])?.size).toBe(300_000);
+    const clip = readFileSync(sim.drive.diskPath(ALICE, ['Downloads', 'Sample Torrent', 'media', 'clip.bin']));
+    expect(clip.equals(await bytesOf(`${hash}:2`, 300_000))).toBe(true);
+  });
+
+  it('fails the task (downloader error) for a src_file that is no torrent', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    await alice.post('/workflow/download', { src_file: 'cloudreve://my/notes.txt', dst: DL });
+    await sim.clock.runUntilIdle();
+    expect((await alice.list('downloaded', 25)).tasks[0]).toMatchObject({
+      status: 'error',
+      error: 'download task failed with state "error" (non-retryable error), errorMsg: invalid torrent file',
+    });
+  });
+});
