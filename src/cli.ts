@@ -35,6 +35,7 @@ Options (each also read from the environment variable shown):
   --refresh-ttl <s>     refresh-token lifetime in seconds          CLOUDREVE_SIM_REFRESH_TTL (1209600)
   --debug               add raw error text ("error") to error envelopes     CLOUDREVE_SIM_DEBUG
   --scenario <file>     YAML file whose "faults" list is installed at start  CLOUDREVE_SIM_SCENARIO
+  --fetch-allow <hosts> comma-separated host patterns fetched for real by remote downloads  CLOUDREVE_SIM_FETCH_ALLOW (loopback)
   --control-token <t>   require "Authorization: Bearer <t>" on /__sim     CLOUDREVE_SIM_CONTROL_TOKEN
   --no-control          do not serve the control plane (/__sim)            CLOUDREVE_SIM_NO_CONTROL
   --log-level <level>   ${LOG_LEVELS.join(' | ')}   CLOUDREVE_SIM_LOG_LEVEL (info)
@@ -66,6 +67,7 @@ const FLAGS = {
   'refresh-ttl': { type: 'string' },
   debug: { type: 'boolean' },
   scenario: { type: 'string' },
+  'fetch-allow': { type: 'string' },
   'control-token': { type: 'string' },
   'no-control': { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -130,6 +132,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   set('profile', choice<ProfileName>('profile', PROFILE_NAMES));
   set('hashSalt', get('hash-salt'));
   set('scenario', get('scenario'));
+  const allow = get('fetch-allow');
+  if (allow !== undefined) options.fetchAllow = allow.split(',').map((h) => h.trim()).filter(Boolean);
   set('controlToken', get('control-token'));
   set('jwtSecret', get('jwt-secret'));
   set('accessTokenTtl', num('access-ttl', true));

@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import type { Logger } from 'pino';
 import { CLOCK_MODES, type ClockMode } from './engine/clock.js';
 import { resolveProfile, type ProfileOption, type TimingProfile } from './engine/profile.js';
+import { DEFAULT_FETCH_ALLOW } from './remote/fetch.js';
 import type { Edition } from './services/context.js';
 import { parseUtcOffset } from './util/time.js';
 
@@ -60,6 +61,8 @@ export interface SimulatorOptions {
   debug?: boolean;
   /** Largest request body in bytes. Default 1 MiB. */
   bodyLimit?: number;
+  /** Host patterns (`*` globs) whose download URLs are fetched for real. Default: loopback only. */
+  fetchAllow?: string[];
   /** Serve the control plane under /__sim. Default true. */
   control?: boolean;
   /** When set, /__sim needs `Authorization: Bearer <controlToken>`. */
@@ -95,6 +98,7 @@ export interface ResolvedOptions {
   bodyLimit: number;
   logLevel: LogLevel;
   control: boolean;
+  fetchAllow: readonly string[];
   controlToken: string | undefined;
   scenario: string | undefined;
 }
@@ -199,6 +203,7 @@ export function resolveOptions(o: SimulatorOptions = {}): ResolvedOptions {
     bodyLimit: positiveInt('bodyLimit', o.bodyLimit ?? 1024 * 1024),
     logLevel: oneOf('logLevel', o.logLevel ?? 'silent', LOG_LEVELS),
     control: o.control ?? true,
+    fetchAllow: o.fetchAllow ?? DEFAULT_FETCH_ALLOW,
     controlToken: o.controlToken === undefined || o.controlToken === '' ? undefined : o.controlToken,
     scenario: o.scenario === undefined ? undefined : path.resolve(o.scenario),
   };

@@ -64,7 +64,7 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     ...(extras.restore ? { restore: extras.restore.drive } : {}),
   });
   const legacy = isLegacyVersion(options.version);
-  const services: WorkflowServices = { drive, accounts, ids, legacy, downloader: createDownloader() };
+  const services: WorkflowServices = { drive, accounts, ids, legacy, downloader: createDownloader(), fetchAllow: options.fetchAllow };
   const engine = createEngine({
     clock,
     profile: options.profile,

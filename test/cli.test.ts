@@ -20,7 +20,7 @@ describe('parseCli', () => {
       '--port', '8080', '--host', '0.0.0.0', '--fixtures', 'fx', '--accounts', 'a.yaml', '--data-dir', 'data',
       '--seed', 's', '--strict', '--clock', 'virtual', '--speed', '2.5', '--profile', 'fast', '--edition', 'pro',
       '--hash-salt', 'salt', '--jwt-secret', 'k', '--access-ttl', '600', '--refresh-ttl', '7200', '--debug', '--log-level', 'warn',
-      '--scenario', 'faults.yaml', '--control-token', 'ct', '--no-control',
+      '--scenario', 'faults.yaml', '--control-token', 'ct', '--no-control', '--fetch-allow', 'example.org, *.test',
     ];
     expect(parseCli(argv, {})).toEqual({
       help: false,
@@ -28,7 +28,7 @@ describe('parseCli', () => {
       host: '0.0.0.0',
       options: {
         clock: 'virtual', edition: 'pro', logLevel: 'warn', strict: true, debug: true, control: false,
-        scenario: 'faults.yaml', controlToken: 'ct',
+        scenario: 'faults.yaml', controlToken: 'ct', fetchAllow: ['example.org', '*.test'],
         fixtures: 'fx', accounts: 'a.yaml', dataDir: 'data', seed: 's', speed: 2.5, profile: 'fast', hashSalt: 'salt', jwtSecret: 'k',
         accessTokenTtl: 600, refreshTokenTtl: 7200,
       },

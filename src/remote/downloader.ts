@@ -33,6 +33,8 @@ export interface Job {
   error?: string;
   /** Seed of the content. */
   seed: string;
+  /** Content fetched for real (an allowed host): the file holding it. */
+  localFile?: string;
 }
 
 /** The `download` object of a task's props (spec §10.3), keys in wire order. */
@@ -84,6 +86,8 @@ export function contentStream(seed: string, size: number): Readable {
 export interface Downloader {
   /** Starts a job for a task: a URL or magnet link, or a torrent read from a `.torrent` file (undefined when it did not parse). */
   start(taskId: number, source: { url: string } | { torrent: TorrentInfo | undefined; file: string }, now: number, bytesPerSec: number): Job;
+  /** Starts a job for a URL that was fetched for real: its content is in `file`, or the fetch failed with `error`. */
+  startFetched(taskId: number, fetched: { name: string; file: string; size: number } | { name: string; error: string }, now: number, bytesPerSec: number): Job;
   get(taskId: number): Job | undefined;
   /** Removes a job (cancel); false when there is none. */
   remove(taskId: number): boolean;
@@ -130,14 +134,21 @@ export function createDownloader(): Downloader {
         } catch {
           parsed = undefined;
         }
-        const base = parsed ? decodeURIComponent(parsed.pathname.split('/').filter(Boolean).pop() ?? '') : '';
-        const name = base || 'index.html';
+        const name = nameOfUrl(url);
         job = { taskId, name, torrent: false, files: [{ index: 1, name, size: sizeOf(url, 64 * 1024, 4 * 1024 * 1024), selected: true }], startedAt: now, rate: bytesPerSec, seed: url };
         if (!parsed || !/^https?:$/.test(parsed.protocol)) job.error = `unsupported or invalid URL ${JSON.stringify(url)}`;
         else if (parsed.hostname.endsWith('.invalid') || parsed.pathname.includes('/404')) job.error = '404 Not Found';
         else if (parsed.pathname.includes('/stall')) job.rate = 0;
         else if (parsed.pathname.includes('/slow')) job.rate = 16 * 1024;
       }
+      jobs.set(taskId, job);
+      return job;
+    },
+    startFetched(taskId, fetched, now, bytesPerSec) {
+      const job: Job =
+        'error' in fetched
+          ? { taskId, name: fetched.name, torrent: false, files: [{ index: 1, name: fetched.name, size: 0, selected: true }], startedAt: now, rate: bytesPerSec, seed: fetched.name, error: fetched.error }
+          : { taskId, name: fetched.name, torrent: false, files: [{ index: 1, name: fetched.name, size: fetched.size, selected: true }], startedAt: now, rate: bytesPerSec, seed: fetched.name, localFile: fetched.file };
       jobs.set(taskId, job);
       return job;
     },
@@ -199,4 +210,14 @@ function torrentJob(taskId: number, name: string, hash: string, seed: string, no
     selected: true,
   }));
   return { taskId, name, torrent: true, hash, files, startedAt: now, rate, seed };
+}
+
+/** The file name a URL downloads as: its last path segment, or index.html. */
+export function nameOfUrl(url: string): string {
+  try {
+    const last = new URL(url).pathname.split('/').filter(Boolean).pop();
+    return (last && decodeURIComponent(last)) || 'index.html';
+  } catch {
+    return 'index.html';
+  }
 }

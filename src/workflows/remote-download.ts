@@ -4,13 +4,14 @@
  * it (validating the files at the first poll), `transfer` stores the selected files under
  * `dst`, `seeding` ends the task (the master does not wait for seeding).
  */
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { costOf } from '../engine/profile.js';
 import { TaskError, type Task } from '../engine/task.js';
-import { contentStream } from '../remote/downloader.js';
+import { contentStream, nameOfUrl } from '../remote/downloader.js';
+import { fetchAllowed, fetchInto } from '../remote/fetch.js';
 import { parseTorrent } from '../remote/torrent.js';
 import { joinInside } from '../drive/uri.js';
 import { removeWorkDir, workDirOf, type Resolved, type WithWorkDir, type WorkflowServices } from './services.js';
@@ -27,6 +28,9 @@ export interface DownloadState extends WithWorkDir {
 }
 
 const stateOf = (task: Task): DownloadState => task.state as unknown as DownloadState;
+
+/** The most a real source may deliver to one task. */
+const MAX_FETCH_BYTES = 4 * 1024 ** 3;
 
 async function monitor(ctx: StepContext<WorkflowServices>) {
   const { task, services, clock, profile } = ctx;
@@ -77,7 +81,8 @@ async function transfer(ctx: StepContext<WorkflowServices>) {
       continue;
     }
     const temp = path.join(workDir, `file-${file.index}`);
-    await pipeline(contentStream(`${job.seed}:${file.index}`, file.size), createWriteStream(temp));
+    const source = job.localFile ? createReadStream(job.localFile) : contentStream(`${job.seed}:${file.index}`, file.size);
+    await pipeline(source, createWriteStream(temp));
     done.push({ target, temp });
     bytes += file.size;
     ctx.progress(`upload_single_${n}`, { current: file.size, total: file.size, identifier: `${task.props.dst as string}/${file.name}` });
@@ -119,7 +124,16 @@ export const remoteDownload: WorkflowDefinition<WorkflowServices> = {
         const torrent = data ? parseTorrent(data) : undefined;
         services.downloader.start(task.id, { torrent, file: file.segments[file.segments.length - 1] ?? '' }, clock.now(), profile.downloadBytesPerSec);
       } else {
-        services.downloader.start(task.id, { url: task.props.src_str as string }, clock.now(), profile.downloadBytesPerSec);
+        const url = task.props.src_str as string;
+        if (fetchAllowed(url, services.fetchAllow)) {
+          // A real source: fetched now (real work), shown progressing over simulated time.
+          const file = path.join(workDirOf(state, services, task.id), 'fetched');
+          const got = await fetchInto(url, file, MAX_FETCH_BYTES, task.abort.signal);
+          const name = nameOfUrl(url);
+          services.downloader.startFetched(task.id, 'error' in got ? { name, error: got.error } : { name, file, size: got.size }, clock.now(), profile.downloadBytesPerSec);
+        } else {
+          services.downloader.start(task.id, { url }, clock.now(), profile.downloadBytesPerSec);
+        }
       }
       return { goto: 'monitor', costMs: 0 };
     },

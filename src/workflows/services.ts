@@ -18,6 +18,8 @@ export interface WorkflowServices {
   legacy: boolean;
   /** The simulated downloader of remote downloads. */
   downloader: Downloader;
+  /** Host patterns whose URLs are fetched for real. */
+  fetchAllow: readonly string[];
 }
 
 /** A URI resolved to an object of one user's `my` file system. */

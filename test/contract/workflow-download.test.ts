@@ -295,3 +295,72 @@ describe('remote_download: .torrent files', () => {
     });
   });
 });
+
+describe('remote_download: real sources on allowed hosts', () => {
+  const serve = async () => {
+    const http = await import('node:http');
+    const body = Buffer.from('real bytes from a local server\n'.repeat(1000));
+    const server = http.createServer((req, res) => {
+      if (req.url === '/file.txt') {
+        res.writeHead(200, { 'Content-Length': body.length });
+        res.end(body);
+      } else if (req.url === '/moved') {
+        res.writeHead(302, { Location: '/file.txt' });
+        res.end();
+      } else {
+        res.writeHead(404);
+        res.end('no');
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    return { base: `http://127.0.0.1:${port}`, body, close: () => new Promise<void>((r) => server.close(() => r())) };
+  };
+
+  it('fetches a loopback URL for real (redirects followed) and stores its bytes', async () => {
+    const srv = await serve();
+    try {
+      const sim = testSimulator();
+      const alice = await as(sim, 'alice');
+      await alice.post('/workflow/download', { src: [`${srv.base}/moved`], dst: DL });
+      await sim.clock.advance(4_000);
+      const d = [...(await alice.list('downloading', 25)).tasks, ...(await alice.list('downloaded', 25)).tasks][0].summary.props.download;
+      expect(d).toMatchObject({ name: 'moved', total: srv.body.length });
+      await sim.clock.runUntilIdle();
+      expect(readFileSync(sim.drive.diskPath(ALICE, ['Downloads', 'moved'])).equals(srv.body)).toBe(true);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('reports an HTTP error of a real source as the downloader’s error state', async () => {
+    const srv = await serve();
+    try {
+      const sim = testSimulator();
+      const alice = await as(sim, 'alice');
+      await alice.post('/workflow/download', { src: [`${srv.base}/missing`], dst: DL });
+      await sim.clock.runUntilIdle();
+      expect((await alice.list('downloaded', 25)).tasks[0]).toMatchObject({
+        status: 'error',
+        error: 'download task failed with state "error" (non-retryable error), errorMsg: 404 Not Found',
+      });
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('keeps hosts outside fetchAllow simulated (no request reaches them)', async () => {
+    const srv = await serve();
+    try {
+      const sim = testSimulator({ fetchAllow: ['example.org'] });
+      const alice = await as(sim, 'alice');
+      await alice.post('/workflow/download', { src: [`${srv.base}/file.txt`], dst: DL });
+      await sim.clock.runUntilIdle();
+      const stored = readFileSync(sim.drive.diskPath(ALICE, ['Downloads', 'file.txt']));
+      expect(stored.equals(srv.body)).toBe(false);
+      expect(stored.equals(await bytesOf(`${srv.base}/file.txt:1`, stored.length))).toBe(true);
+    } finally {
+      await srv.close();
+    }
+  });
+});
