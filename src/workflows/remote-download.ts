@@ -13,7 +13,7 @@ import { TaskError, type Task } from '../engine/task.js';
 import { contentStream, nameOfUrl } from '../remote/downloader.js';
 import { fetchAllowed, fetchInto } from '../remote/fetch.js';
 import { parseTorrent } from '../remote/torrent.js';
-import { joinInside } from '../drive/uri.js';
+import { isLegalName, joinInside } from '../drive/uri.js';
 import { removeWorkDir, workDirOf, type Resolved, type WithWorkDir, type WorkflowServices } from './services.js';
 import type { StepContext, WorkflowDefinition } from './types.js';
 
@@ -75,9 +75,15 @@ async function transfer(ctx: StepContext<WorkflowServices>) {
   const done: Array<{ target: string[]; temp: string }> = [];
   for (const [n, file] of selected.entries()) {
     if (state.stored.includes(file.index)) continue;
-    const target = joinInside(state.dst.segments, file.name);
+    // 4.18 replaces the characters no drive name may hold; 4.0.0 leaves them (and the upload fails).
+    const name = services.legacy ? file.name : file.name.replace(/[\\:*?"<>|]/g, '_');
+    const target = joinInside(state.dst.segments, name);
     if (!target || services.drive.stat(state.dst.userId, target)) {
       errors.push(`${file.name}: failed to upload file: Object existed`);
+      continue;
+    }
+    if (!target.slice(state.dst.segments.length).every(isLegalName)) {
+      errors.push(`${file.name}: failed to upload file: Invalid object name`);
       continue;
     }
     const temp = path.join(workDir, `file-${file.index}`);

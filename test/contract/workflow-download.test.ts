@@ -364,3 +364,27 @@ describe('remote_download: real sources on allowed hosts', () => {
     }
   });
 });
+
+describe('remote_download: names and early cancels', () => {
+  it.each([
+    ['4.18.0', 'completed', 'a_b_c.txt'],
+    ['4.0.0', 'error', undefined],
+  ])('version %s: a name with characters a drive refuses is %s', async (version, status, stored) => {
+    const sim = testSimulator({ version, profile: 'fast' });
+    const alice = await as(sim, 'alice');
+    await alice.post('/workflow/download', { src: ['https://example.com/files/a%3Ab%2Ac.txt'], dst: DL });
+    await sim.clock.runUntilIdle();
+    expect((await alice.list('downloaded', 25)).tasks[0].status).toBe(status);
+    if (stored) expect(sim.drive.stat(ALICE, ['Downloads', stored])?.kind).toBe('file');
+    else expect((await alice.list('downloaded', 25)).tasks[0].error).toContain('Invalid object name');
+  });
+
+  it('cancels without effect before the downloader job exists (still queued): the task carries on', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    const id = (await alice.post('/workflow/download', { src: ['https://example.com/files/a.iso'], dst: DL })).body.data[0].id;
+    expect((await alice.delete(`/workflow/download/${id}`)).text).toBe('{"code":0,"msg":""}');
+    await sim.clock.runUntilIdle();
+    expect((await alice.list('downloaded', 25)).tasks[0]).toMatchObject({ id, status: 'completed' });
+  });
+});
