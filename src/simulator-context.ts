@@ -15,6 +15,7 @@ import { MASTER_NODE_ID } from './services/tasks.js';
 import { createTokenService } from './services/tokens.js';
 import { createIdCodec } from './util/ids.js';
 import { createRandom } from './util/random.js';
+import { loadCatalogue } from './remote/catalogue.js';
 import { createDownloader } from './remote/downloader.js';
 import { WORKFLOWS } from './workflows/index.js';
 import type { WorkflowServices } from './workflows/services.js';
@@ -64,7 +65,7 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     ...(extras.restore ? { restore: extras.restore.drive } : {}),
   });
   const legacy = isLegacyVersion(options.version);
-  const services: WorkflowServices = { drive, accounts, ids, legacy, downloader: createDownloader(), fetchAllow: options.fetchAllow };
+  const services: WorkflowServices = { drive, accounts, ids, legacy, downloader: createDownloader(loadCatalogue(options.fixtures)), fetchAllow: options.fetchAllow };
   const engine = createEngine({
     clock,
     profile: options.profile,

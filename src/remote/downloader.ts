@@ -9,6 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { statSync } from 'node:fs';
+import { EMPTY_CATALOGUE, type Catalogue, type CatalogueEntry } from './catalogue.js';
 import type { TorrentInfo } from './torrent.js';
 
 export interface JobFile {
@@ -98,7 +100,7 @@ export interface Downloader {
   status(job: Job, now: number): DownloadStatus;
 }
 
-export function createDownloader(): Downloader {
+export function createDownloader(catalogue: Catalogue = EMPTY_CATALOGUE): Downloader {
   const jobs = new Map<number, Job>();
   const selectedTotal = (job: Job) => job.files.filter((f) => f.selected).reduce((a, f) => a + f.size, 0);
   const downloaded = (job: Job, now: number) =>
@@ -124,8 +126,10 @@ export function createDownloader(): Downloader {
       } else if (source.url.startsWith('magnet:')) {
         const params = new URLSearchParams(source.url.slice(source.url.indexOf('?') + 1));
         const btih = (params.get('xt') ?? '').replace(/^urn:btih:/i, '').toLowerCase() || digest(source.url).toString('hex').slice(0, 40);
-        const name = params.get('dn') || `torrent-${btih.slice(0, 8)}`;
+        const entry = catalogue.byHash.get(btih);
+        const name = entry?.name ?? (params.get('dn') || `torrent-${btih.slice(0, 8)}`);
         job = torrentJob(taskId, name, btih, source.url, now, bytesPerSec);
+        if (entry) applyEntry(job, entry, name);
       } else {
         const url = source.url;
         let parsed: URL | undefined;
@@ -136,7 +140,9 @@ export function createDownloader(): Downloader {
         }
         const name = nameOfUrl(url);
         job = { taskId, name, torrent: false, files: [{ index: 1, name, size: sizeOf(url, 64 * 1024, 4 * 1024 * 1024), selected: true }], startedAt: now, rate: bytesPerSec, seed: url };
-        if (!parsed || !/^https?:$/.test(parsed.protocol)) job.error = `unsupported or invalid URL ${JSON.stringify(url)}`;
+        const entry = catalogue.byUrl.get(url);
+        if (entry) applyEntry(job, entry, name);
+        else if (!parsed || !/^https?:$/.test(parsed.protocol)) job.error = `unsupported or invalid URL ${JSON.stringify(url)}`;
         else if (parsed.hostname.endsWith('.invalid') || parsed.pathname.includes('/404')) job.error = '404 Not Found';
         else if (parsed.pathname.includes('/stall')) job.rate = 0;
         else if (parsed.pathname.includes('/slow')) job.rate = 16 * 1024;
@@ -200,6 +206,23 @@ export function createDownloader(): Downloader {
       return status;
     },
   };
+}
+
+/** Shapes a job after its catalogue entry. */
+function applyEntry(job: Job, entry: CatalogueEntry, defaultName: string): void {
+  if (entry.name) job.name = entry.name;
+  if (entry.files) {
+    job.torrent = true;
+    job.files = entry.files.map((f, i) => ({ index: i + 1, name: `${job.name}/${f.name}`, size: f.size, selected: true }));
+  } else if (entry.file) {
+    job.localFile = entry.file;
+    job.files = [{ index: 1, name: entry.name ?? defaultName, size: statSync(entry.file).size, selected: true }];
+  } else if (entry.size !== undefined) {
+    job.files = [{ index: 1, name: entry.name ?? defaultName, size: entry.size, selected: true }];
+  }
+  if (entry.error) job.error = entry.error;
+  if (entry.stall) job.rate = 0;
+  else if (entry.rate !== undefined) job.rate = entry.rate;
 }
 
 function torrentJob(taskId: number, name: string, hash: string, seed: string, now: number, rate: number): Job {

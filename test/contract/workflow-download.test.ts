@@ -388,3 +388,49 @@ describe('remote_download: names and early cancels', () => {
     expect((await alice.list('downloaded', 25)).tasks[0]).toMatchObject({ id, status: 'completed' });
   });
 });
+
+describe('remote_download: the fixtures catalogue (fixtures/remote/catalogue.yaml)', () => {
+  it('serves a catalogued URL with the bytes of its fixture file', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    await alice.post('/workflow/download', { src: ['https://example.com/fixtures/hello.txt'], dst: DL });
+    await sim.clock.runUntilIdle();
+    const fixture = readFileSync(new URL('../../fixtures/remote/files/hello.txt', import.meta.url));
+    expect(readFileSync(sim.drive.diskPath(ALICE, ['Downloads', 'hello.txt'])).equals(fixture)).toBe(true);
+  });
+
+  it('gives a catalogued URL its own rate, and a catalogued failure its message', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    await alice.post('/workflow/download', { src: ['https://example.com/fixtures/report.csv', 'https://example.com/missing.iso'], dst: DL });
+    await sim.clock.advance(4_000);
+    const live = (await alice.list('downloading', 25)).tasks.find((t) => t.summary.props.src_str.endsWith('report.csv'));
+    expect(live.summary.props.download).toMatchObject({ name: 'report.csv', state: 'downloading', total: 200_000, downloaded: 131_072, download_speed: 65_536 });
+    await sim.clock.runUntilIdle();
+    const failed = (await alice.list('downloaded', 25)).tasks.find((t) => t.summary.props.src_str.endsWith('missing.iso'));
+    expect(failed.error).toBe('download task failed with state "error" (non-retryable error), errorMsg: 404 Not Found');
+  });
+
+  it('declares a multi-file torrent for a catalogued magnet (matched by info hash)', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    await alice.post('/workflow/download', { src: ['magnet:?xt=urn:btih:5F1C9D8E7B6A5F4E3D2C1B0A9F8E7D6C5B4A3F2E&dn=ignored'], dst: DL });
+    await sim.clock.advance(2_000); // the job exists; the first poll comes at 4 s
+    await sim.clock.advance(2_000);
+    const d = (await alice.list('downloading', 25)).tasks[0].summary.props.download;
+    expect(d.name).toBe('Big Buck Bunny');
+    expect(d.files.map((f: { name: string; size: number }) => [f.name, f.size])).toEqual([
+      ['Big Buck Bunny/Big Buck Bunny.mp4', 276134947],
+      ['Big Buck Bunny/poster.jpg', 310380],
+      ['Big Buck Bunny/subtitles/en.srt', 14122],
+    ]);
+  });
+
+  it('keeps a catalogued stalled source at 0 bytes', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    await alice.post('/workflow/download', { src: ['https://example.com/stuck.bin'], dst: DL });
+    await sim.clock.advance(30_000);
+    expect((await alice.list('downloading', 25)).tasks[0].summary.props.download).toMatchObject({ state: 'downloading', downloaded: 0 });
+  });
+});
