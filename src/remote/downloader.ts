@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { statSync } from 'node:fs';
+import type { Schemas } from '../contract/index.js';
 import { EMPTY_CATALOGUE, type Catalogue, type CatalogueEntry } from './catalogue.js';
 import type { TorrentInfo } from './torrent.js';
 
@@ -39,21 +40,8 @@ export interface Job {
   localFile?: string;
 }
 
-/** The `download` object of a task's props (spec §10.3), keys in wire order. */
-export interface DownloadStatus {
-  name: string;
-  state: 'downloading' | 'seeding' | 'completed' | 'error' | 'unknown';
-  total: number;
-  downloaded: number;
-  download_speed: number;
-  uploaded: number;
-  upload_speed: number;
-  hash?: string;
-  files?: Array<{ index: number; name: string; size: number; progress: number; selected: boolean }>;
-  pieces?: string;
-  num_pieces?: number;
-  error_message?: string;
-}
+/** The `download` object of a task's props (spec §10.3), as the contract types it. */
+export type DownloadStatus = Schemas['DownloadStatus'];
 
 export const PIECE_SIZE = 1024 * 1024;
 

@@ -71,15 +71,11 @@ export function createExtract(ctx: ServiceContext, caller: User, body: RequestBo
   if (!uri) throw new ApiError(Code.ParamErr, Messages.invalidDestination);
   if (body.src.length === 0) throw new ApiError(Code.ParamErr, Messages.noSourceFiles);
   // The destination must exist in a file system that takes new files; its code is inherited.
-  const invalid = (code: number) => new ApiError(Code.ParamErr, Messages.invalidDestination, undefined, { cause: new ApiError(code, '') });
-  if (!uri.knownFs) throw invalid(Code.ParamErr);
-  if (uri.fs !== 'my') throw invalid(Code.NoPermission);
-  if (uri.id !== undefined && ctx.ids.decode('user', uri.id) !== caller.id) throw invalid(Code.NoPermission);
-  if (!ctx.drive.stat(caller.id, uri.segments)) throw invalid(Code.ParentNotExist);
+  const segments = resolveExisting(ctx, caller, uri, Messages.invalidDestination);
 
   const src = body.src[0]!;
   const state: ExtractState = {
-    dst: { userId: caller.id, segments: uri.segments },
+    dst: { userId: caller.id, segments },
     ...(body.encoding ? { encoding: body.encoding } : {}),
     ...(body.password ? { password: body.password } : {}),
     ...(body.file_mask && body.file_mask.length > 0 ? { fileMask: body.file_mask } : {}),
