@@ -36,6 +36,7 @@ Options (each also read from the environment variable shown):
   --debug               add raw error text ("error") to error envelopes     CLOUDREVE_SIM_DEBUG
   --scenario <file>     YAML file whose "faults" list is installed at start  CLOUDREVE_SIM_SCENARIO
   --fetch-allow <hosts> comma-separated host patterns fetched for real by remote downloads  CLOUDREVE_SIM_FETCH_ALLOW (loopback)
+  --wait-for-seeding    the download node waits for torrents to stop seeding   CLOUDREVE_SIM_WAIT_FOR_SEEDING (site.yaml)
   --control-token <t>   require "Authorization: Bearer <t>" on /__sim     CLOUDREVE_SIM_CONTROL_TOKEN
   --no-control          do not serve the control plane (/__sim)            CLOUDREVE_SIM_NO_CONTROL
   --log-level <level>   ${LOG_LEVELS.join(' | ')}   CLOUDREVE_SIM_LOG_LEVEL (info)
@@ -68,6 +69,7 @@ const FLAGS = {
   debug: { type: 'boolean' },
   scenario: { type: 'string' },
   'fetch-allow': { type: 'string' },
+  'wait-for-seeding': { type: 'boolean' },
   'control-token': { type: 'string' },
   'no-control': { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -134,6 +136,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   set('scenario', get('scenario'));
   const allow = get('fetch-allow');
   if (allow !== undefined) options.fetchAllow = allow.split(',').map((h) => h.trim()).filter(Boolean);
+  set('waitForSeeding', bool('wait-for-seeding'));
   set('controlToken', get('control-token'));
   set('jwtSecret', get('jwt-secret'));
   set('accessTokenTtl', num('access-ttl', true));

@@ -63,6 +63,8 @@ export interface SimulatorOptions {
   bodyLimit?: number;
   /** Host patterns (`*` globs) whose download URLs are fetched for real. Default: loopback only. */
   fetchAllow?: string[];
+  /** The download node waits for torrents to stop seeding before their tasks complete. Default from site.yaml (false). */
+  waitForSeeding?: boolean;
   /** Serve the control plane under /__sim. Default true. */
   control?: boolean;
   /** When set, /__sim needs `Authorization: Bearer <controlToken>`. */
@@ -99,6 +101,7 @@ export interface ResolvedOptions {
   logLevel: LogLevel;
   control: boolean;
   fetchAllow: readonly string[];
+  waitForSeeding: boolean;
   controlToken: string | undefined;
   scenario: string | undefined;
 }
@@ -109,6 +112,7 @@ interface SiteFile {
   utc_offset?: string;
   access_token_ttl?: number;
   refresh_token_ttl?: number;
+  wait_for_seeding?: boolean;
 }
 
 function invalid(name: string, value: unknown, fix: string): never {
@@ -204,6 +208,10 @@ export function resolveOptions(o: SimulatorOptions = {}): ResolvedOptions {
     logLevel: oneOf('logLevel', o.logLevel ?? 'silent', LOG_LEVELS),
     control: o.control ?? true,
     fetchAllow: o.fetchAllow ?? DEFAULT_FETCH_ALLOW,
+    waitForSeeding: (() => {
+      const v = o.waitForSeeding ?? site.wait_for_seeding ?? false;
+      return typeof v === 'boolean' ? v : invalid('waitForSeeding', v, 'Use true or false.');
+    })(),
     controlToken: o.controlToken === undefined || o.controlToken === '' ? undefined : o.controlToken,
     scenario: o.scenario === undefined ? undefined : path.resolve(o.scenario),
   };

@@ -16,7 +16,7 @@ import { createTokenService } from './services/tokens.js';
 import { createIdCodec } from './util/ids.js';
 import { createRandom } from './util/random.js';
 import { loadCatalogue } from './remote/catalogue.js';
-import { createDownloader } from './remote/downloader.js';
+import { createDownloader, type Job } from './remote/downloader.js';
 import { WORKFLOWS } from './workflows/index.js';
 import type { WorkflowServices } from './workflows/services.js';
 
@@ -35,6 +35,8 @@ export interface WorldSnapshot {
   drive: DriveSnapshot;
   tasks: TasksSnapshot;
   revokedSessions: string[];
+  /** The simulated downloader's jobs (absent in older snapshots). */
+  downloads?: Job[];
 }
 
 /** What a world adds to a service context: its clock (kept across resets) and engine hooks. */
@@ -65,7 +67,10 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     ...(extras.restore ? { restore: extras.restore.drive } : {}),
   });
   const legacy = isLegacyVersion(options.version);
-  const services: WorkflowServices = { drive, accounts, ids, legacy, downloader: createDownloader(loadCatalogue(options.fixtures)), fetchAllow: options.fetchAllow };
+  const services: WorkflowServices = { drive, accounts, ids, legacy, downloader: createDownloader({ catalogue: loadCatalogue(options.fixtures), seed: options.seed ?? '' }),
+    fetchAllow: options.fetchAllow,
+    waitForSeeding: options.waitForSeeding,
+  };
   const engine = createEngine({
     clock,
     profile: options.profile,
@@ -76,7 +81,10 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     nodeId: MASTER_NODE_ID,
     ...extras.hooks,
   });
-  if (extras.restore) engine.importTasks(extras.restore.tasks);
+  if (extras.restore) {
+    services.downloader.importJobs(extras.restore.downloads ?? []);
+    engine.importTasks(extras.restore.tasks);
+  }
   return {
     clock,
     ids,

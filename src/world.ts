@@ -134,6 +134,7 @@ export function createWorld(o: WorldOptions): World {
         drive: ctx.drive.exportIndex(),
         tasks: ctx.engine.exportTasks(),
         revokedSessions: [...ctx.revokedSessions],
+        downloads: ctx.downloader.exportJobs(),
       };
       const stateFile = path.join(o.dataDir, SNAPSHOT_STATE);
       writeFileSync(stateFile, JSON.stringify(state));

@@ -21,6 +21,7 @@ describe('parseCli', () => {
       '--seed', 's', '--strict', '--clock', 'virtual', '--speed', '2.5', '--profile', 'fast', '--edition', 'pro',
       '--hash-salt', 'salt', '--jwt-secret', 'k', '--access-ttl', '600', '--refresh-ttl', '7200', '--debug', '--log-level', 'warn',
       '--scenario', 'faults.yaml', '--control-token', 'ct', '--no-control', '--fetch-allow', 'example.org, *.test',
+      '--wait-for-seeding',
     ];
     expect(parseCli(argv, {})).toEqual({
       help: false,
@@ -28,7 +29,7 @@ describe('parseCli', () => {
       host: '0.0.0.0',
       options: {
         clock: 'virtual', edition: 'pro', logLevel: 'warn', strict: true, debug: true, control: false,
-        scenario: 'faults.yaml', controlToken: 'ct', fetchAllow: ['example.org', '*.test'],
+        scenario: 'faults.yaml', controlToken: 'ct', fetchAllow: ['example.org', '*.test'], waitForSeeding: true,
         fixtures: 'fx', accounts: 'a.yaml', dataDir: 'data', seed: 's', speed: 2.5, profile: 'fast', hashSalt: 'salt', jwtSecret: 'k',
         accessTokenTtl: 600, refreshTokenTtl: 7200,
       },
@@ -36,10 +37,10 @@ describe('parseCli', () => {
   });
 
   it('falls back to CLOUDREVE_SIM_* environment variables, flags winning', () => {
-    const env = { CLOUDREVE_SIM_PORT: '9000', CLOUDREVE_SIM_CLOCK: 'virtual', CLOUDREVE_SIM_STRICT: 'true', CLOUDREVE_SIM_SEED: 'e', CLOUDREVE_SIM_DATA_DIR: 'd' };
+    const env = { CLOUDREVE_SIM_PORT: '9000', CLOUDREVE_SIM_CLOCK: 'virtual', CLOUDREVE_SIM_STRICT: 'true', CLOUDREVE_SIM_SEED: 'e', CLOUDREVE_SIM_DATA_DIR: 'd', CLOUDREVE_SIM_WAIT_FOR_SEEDING: '1' };
     const config = parseCli(['--port', '9001'], env);
     expect(config.port).toBe(9001);
-    expect(config.options).toMatchObject({ clock: 'virtual', strict: true, seed: 'e', dataDir: 'd' });
+    expect(config.options).toMatchObject({ clock: 'virtual', strict: true, seed: 'e', dataDir: 'd', waitForSeeding: true });
   });
 
   it.each([

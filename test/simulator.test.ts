@@ -63,6 +63,7 @@ describe('options', () => {
     [{ speed: 0 }, /Invalid option speed: 0/],
     [{ accessTokenTtl: -1 }, /Invalid option accessTokenTtl: -1/],
     [{ refreshTokenTtl: 1.5 }, /Invalid option refreshTokenTtl: 1.5/],
+    [{ waitForSeeding: 'yes' as unknown as boolean }, /Invalid option waitForSeeding: "yes". Use true or false./],
     [{ utcOffset: '8' }, /Invalid option utcOffset: "8"/],
     [{ startTime: 'yesterday' }, /Invalid option startTime: "yesterday"/],
     [{ logLevel: 'loud' }, /Invalid option logLevel: "loud"/],

@@ -215,9 +215,15 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
     } else {
       const r = it.result!;
       try {
-        if ('commit' in r && r.commit) await r.commit();
+        const committed = 'commit' in r && r.commit ? await r.commit() : undefined;
         outcome =
-          'goto' in r ? { kind: 'goto', phase: r.goto } : 'complete' in r ? { kind: 'complete' } : 'cancel' in r ? { kind: 'cancel' } : { kind: 'wait', ms: r.waitMs };
+          committed === 'cancel' || 'cancel' in r
+            ? { kind: 'cancel' }
+            : 'goto' in r
+              ? { kind: 'goto', phase: r.goto }
+              : 'complete' in r
+                ? { kind: 'complete' }
+                : { kind: 'wait', ms: r.waitMs };
       } catch (err) {
         outcome = failure(asTaskError(err, task));
       }

@@ -16,6 +16,10 @@ export interface CatalogueEntry {
   error?: string;
   stall?: boolean;
   rate?: number;
+  /** Seconds a finished torrent seeds before it reports `completed` (absent: for ever). */
+  seedFor?: number;
+  /** Bytes per second uploaded while seeding. */
+  uploadRate?: number;
 }
 
 export interface Catalogue {
@@ -49,9 +53,11 @@ export function loadCatalogue(fixtures: string): Catalogue {
       if (!full.startsWith(dir + path.sep) || !existsSync(full) || !statSync(full).isFile()) fail(`${where}.file`, `no file ${String(e.file)} under ${dir}`);
       entry.file = full;
     }
-    const bytes = (v: unknown, w: string) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fail(w, 'expected a whole number of bytes'));
+    const bytes = (v: unknown, w: string, unit = 'bytes') => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fail(w, `expected a whole number of ${unit}`));
     if (e.size !== undefined) entry.size = bytes(e.size, `${where}.size`);
     if (e.rate !== undefined) entry.rate = bytes(e.rate, `${where}.rate`);
+    if (e.seed_for !== undefined) entry.seedFor = bytes(e.seed_for, `${where}.seed_for`, 'seconds');
+    if (e.upload_rate !== undefined) entry.uploadRate = bytes(e.upload_rate, `${where}.upload_rate`);
     if (e.error !== undefined) entry.error = String(e.error);
     if (e.stall !== undefined) entry.stall = e.stall === true;
     if (e.files !== undefined) {

@@ -5,6 +5,7 @@
  * stays simulated, so tests never reach the network unless told to.
  */
 import { createWriteStream } from 'node:fs';
+import { BlockList, isIP } from 'node:net';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { globMatch } from '../control/glob.js';
@@ -25,11 +26,67 @@ export function fetchAllowed(url: string, patterns: readonly string[]): boolean 
   return patterns.some((p) => globMatch(p, host));
 }
 
+/** Addresses of the server's own networks: loopback, private, shared, link-local, unspecified. */
+const INTERNAL = (() => {
+  const list = new BlockList();
+  for (const [net, bits] of [
+    ['0.0.0.0', 8],
+    ['10.0.0.0', 8],
+    ['100.64.0.0', 10],
+    ['127.0.0.0', 8],
+    ['169.254.0.0', 16],
+    ['172.16.0.0', 12],
+    ['192.168.0.0', 16],
+  ] as const) {
+    list.addSubnet(net, bits, 'ipv4');
+  }
+  for (const [net, bits] of [
+    ['::', 128],
+    ['::1', 128],
+    ['fc00::', 7],
+    ['fe80::', 10],
+  ] as const) {
+    list.addSubnet(net, bits, 'ipv6');
+  }
+  return list;
+})();
+
 /**
- * Fetches `url` into `file`, at most `limit` bytes. Resolves to the size, or to an error text
- * as a downloader would report it ("404 Not Found", "fetch failed: …").
+ * Δ4.18's SSRF rule for download URLs: the reason a URL is refused, or undefined. Refused are
+ * `localhost` names and literal addresses of the server's own networks (IPv4-mapped IPv6
+ * included). Host names are not resolved: the simulator never looks them up.
  */
-export async function fetchInto(url: string, file: string, limit: number, signal: AbortSignal): Promise<{ size: number } | { error: string }> {
+export function internalTarget(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host)?.[1] ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host)?.slice(1);
+  const v4 = typeof mapped === 'string' ? mapped : mapped ? hexPairToV4(mapped[0]!, mapped[1]!) : undefined;
+  const internal =
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    (v4 !== undefined && INTERNAL.check(v4, 'ipv4')) ||
+    (isIP(host) === 4 && INTERNAL.check(host, 'ipv4')) ||
+    (isIP(host) === 6 && INTERNAL.check(host, 'ipv6'));
+  return internal ? `host ${JSON.stringify(host)} is an internal address` : undefined;
+}
+
+const hexPairToV4 = (hi: string, lo: string): string => {
+  const a = parseInt(hi, 16);
+  const b = parseInt(lo, 16);
+  return `${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`;
+};
+
+/**
+ * Fetches `url` into `file`, at most `limit` bytes. Resolves to the size and content type, or to
+ * an error text as a downloader would report it ("404 Not Found", "fetch failed: …").
+ */
+export async function fetchInto(url: string, file: string, limit: number, signal: AbortSignal): Promise<{ size: number; contentType: string } | { error: string }> {
   let res: Response;
   try {
     res = await fetch(url, { redirect: 'follow', signal });
@@ -54,5 +111,5 @@ export async function fetchInto(url: string, file: string, limit: number, signal
     if (signal.aborted) throw err;
     return { error: `fetch failed: ${(err as Error).message}` };
   }
-  return { size };
+  return { size, contentType: res.headers.get('content-type') ?? '' };
 }

@@ -5,14 +5,14 @@
  * `dst`, `seeding` ends the task (the master does not wait for seeding).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { costOf } from '../engine/profile.js';
 import { TaskError, type Task } from '../engine/task.js';
-import { contentStream, nameOfUrl } from '../remote/downloader.js';
-import { fetchAllowed, fetchInto } from '../remote/fetch.js';
-import { parseTorrent } from '../remote/torrent.js';
+import { contentStream, nameOfUrl, type DownloadStatus, type JobSource } from '../remote/downloader.js';
+import { fetchAllowed, fetchInto, internalTarget } from '../remote/fetch.js';
+import { firstBadPiece, parseTorrent, webSeedUrls, type TorrentInfo } from '../remote/torrent.js';
 import { isLegalName, joinInside } from '../drive/uri.js';
 import { removeWorkDir, workDirOf, type Resolved, type WithWorkDir, type WorkflowServices } from './services.js';
 import type { StepContext, WorkflowDefinition } from './types.js';
@@ -25,35 +25,91 @@ export interface DownloadState extends WithWorkDir {
   polls: number;
   /** Files already stored by `transfer` (retries skip them). */
   stored: number[];
+  /** Consecutive polls that found no job before the first successful one. */
+  failedPolls?: number;
+  /** The selected total the files were last validated for (a change validates again). */
+  validatedTotal?: number;
 }
+
+/** Failed polls in a row before the task gives up (spec §10.2). */
+const MAX_FAILED_POLLS = 5;
 
 const stateOf = (task: Task): DownloadState => task.state as unknown as DownloadState;
 
-/** The most a real source may deliver to one task. */
+/** The most a real source may deliver to one task (per file of a web-seeded torrent). */
 const MAX_FETCH_BYTES = 4 * 1024 ** 3;
+
+/** The largest `.torrent` file a fetched URL is read as. */
+const MAX_TORRENT_BYTES = 8 * 1024 * 1024;
+
+const isTorrentResponse = (name: string, contentType: string, size: number): boolean =>
+  size <= MAX_TORRENT_BYTES && (/application\/x-bittorrent/i.test(contentType) || name.toLowerCase().endsWith('.torrent'));
+
+/**
+ * The content of a torrent: from the first of its web seeds on an allowed host that serves every
+ * file at its declared size with pieces matching their hashes; synthesized when no web seed is
+ * allowed; a failed job when every allowed web seed fails.
+ */
+async function torrentSource(services: WorkflowServices, torrent: TorrentInfo, workDir: string, signal: AbortSignal): Promise<JobSource> {
+  const seeds = torrent.webSeeds.filter((s) => fetchAllowed(s, services.fetchAllow));
+  if (seeds.length === 0) return { torrent };
+  let error = '';
+  for (const [n, seed] of seeds.entries()) {
+    const local: string[] = [];
+    let failed: string | undefined;
+    for (const [i, url] of webSeedUrls(seed, torrent).entries()) {
+      const file = path.join(workDir, `seed-${n}-${i + 1}`);
+      local.push(file);
+      const got = await fetchInto(url, file, MAX_FETCH_BYTES, signal);
+      const want = torrent.files[i]!.size;
+      if ('error' in got) failed = `web seed ${url}: ${got.error}`;
+      else if (got.size !== want) failed = `web seed ${url}: ${got.size} bytes instead of ${want}`;
+      if (failed) break;
+    }
+    if (!failed) {
+      const bad = await firstBadPiece(local, torrent);
+      if (bad < 0) return { torrent, local };
+      failed = `web seed ${seed}: piece ${bad} does not match its hash`;
+    }
+    error = failed;
+    await Promise.all(local.map((f) => rm(f, { force: true })));
+  }
+  return { failed: { name: torrent.name, error, torrent: true } };
+}
 
 async function monitor(ctx: StepContext<WorkflowServices>) {
   const { task, services, clock, profile } = ctx;
   const state = stateOf(task);
   const job = services.downloader.get(task.id);
   if (!job) {
-    // The job is gone (cancelled): the task ends canceled at this poll.
-    return { cancel: true as const, costMs: 0 };
+    // The job is gone (cancelled): after a successful poll the task ends canceled. Before one,
+    // a missing job is a failed poll, and failed polls end in an error (spec §10.5, quirk).
+    if (state.polls > 0) return { cancel: true as const, costMs: 0 };
+    state.failedPolls = (state.failedPolls ?? 0) + 1;
+    if (state.failedPolls < MAX_FAILED_POLLS) return { waitMs: profile.pollIntervalMs, costMs: 0 };
+    state.failedPolls = 0;
+    throw TaskError.retryable(`failed to get task status after ${MAX_FAILED_POLLS} retry: task not found`);
   }
-  const now = clock.now();
-  const status = services.downloader.status(job, now);
-  task.props.download = status;
-  // A failed job has nothing to validate: its state decides first.
-  if (status.state === 'error' || status.state === 'unknown') {
-    throw TaskError.criticalVerbatim(`download task failed with state "${status.state}" (non-retryable error), errorMsg: ${status.error_message ?? ''}`);
-  }
-  if (state.polls++ === 0) validate(services, task, state, status.total);
+  const status = poll(task, services, clock.now());
+  state.failedPolls = 0;
+  if (state.polls++ === 0 || status.total !== state.validatedTotal) validate(services, task, state, status.total);
   if (status.state === 'downloading') return { waitMs: profile.pollIntervalMs, costMs: 0 };
   return { goto: 'transfer', costMs: 0 };
 }
 
+/** One poll: the job's status becomes the task's `download`; a failed job fails the task. */
+function poll(task: Task, services: WorkflowServices, now: number): DownloadStatus {
+  const status = services.downloader.status(services.downloader.get(task.id)!, now);
+  task.props.download = status;
+  if (status.state === 'error' || status.state === 'unknown') {
+    throw TaskError.criticalVerbatim(`download task failed with state "${status.state}" (non-retryable error), errorMsg: ${status.error_message ?? ''}`);
+  }
+  return status;
+}
+
 /** The first poll's checks (spec §10.2): a folder of the owner, room for the files, something selected. */
 function validate(services: WorkflowServices, task: Task, state: DownloadState, total: number): void {
+  state.validatedTotal = total;
   const fail = (why: string) => TaskError.critical(`failed to validate files: ${why}`);
   const folder = services.drive.stat(state.dst.userId, state.dst.segments);
   if (!folder || folder.kind !== 'folder') throw fail('destination is not a folder');
@@ -72,7 +128,7 @@ async function transfer(ctx: StepContext<WorkflowServices>) {
   const workDir = workDirOf(state, services, task.id);
   const errors: string[] = [];
   let bytes = 0;
-  const done: Array<{ target: string[]; temp: string }> = [];
+  const done: Array<{ index: number; target: string[]; temp: string }> = [];
   for (const [n, file] of selected.entries()) {
     if (state.stored.includes(file.index)) continue;
     // 4.18 replaces the characters no drive name may hold; 4.0.0 leaves them (and the upload fails).
@@ -87,9 +143,9 @@ async function transfer(ctx: StepContext<WorkflowServices>) {
       continue;
     }
     const temp = path.join(workDir, `file-${file.index}`);
-    const source = job.localFile ? createReadStream(job.localFile) : contentStream(`${job.seed}:${file.index}`, file.size);
+    const source = file.local ? createReadStream(file.local) : contentStream(job.seed, file.index, file.size);
     await pipeline(source, createWriteStream(temp));
-    done.push({ target, temp });
+    done.push({ index: file.index, target, temp });
     bytes += file.size;
     ctx.progress(`upload_single_${n}`, { current: file.size, total: file.size, identifier: `${task.props.dst as string}/${file.name}` });
     state.stored.push(file.index);
@@ -99,12 +155,19 @@ async function transfer(ctx: StepContext<WorkflowServices>) {
   const commit = async () => {
     for (const d of done) services.drive.commitFile(state.dst.userId, d.target, d.temp);
   };
+  // A cancel that lands while the files are on their way discards them: nothing partial stays.
+  const commitUnlessCancelled = async () => {
+    if (services.downloader.get(task.id)) return commit();
+    await Promise.all(done.map((d) => rm(d.temp, { force: true })));
+    state.stored = state.stored.filter((i) => !done.some((d) => d.index === i));
+    return 'cancel' as const;
+  };
   if (errors.length > 0) {
     await commit();
     task.props.failed = errors.length;
     throw TaskError.retryable(`failed to transfer ${errors.length} file(s), first 5 errors: ${errors.slice(0, 5).join('; ')}`);
   }
-  return { goto: 'seeding', costMs: costOf(profile, bytes, profile.uploadBytesPerSec), commit };
+  return { goto: 'seeding', costMs: costOf(profile, bytes, profile.uploadBytesPerSec), commit: commitUnlessCancelled };
 }
 
 export const remoteDownload: WorkflowDefinition<WorkflowServices> = {
@@ -116,8 +179,10 @@ export const remoteDownload: WorkflowDefinition<WorkflowServices> = {
   keepProgress: ['upload_count', 'upload', ...Array.from({ length: 16 }, (_, i) => `upload_single_${i}`)],
   usesNode: true,
   steps: {
-    async ''({ task, services, clock, profile }) {
+    async ''({ task, services, clock, profile, signal }) {
       const state = stateOf(task);
+      const start = (source: JobSource) => services.downloader.start(task.id, source, clock.now(), profile.downloadBytesPerSec);
+      const workDir = () => workDirOf(state, services, task.id);
       if (state.torrentFile) {
         // The torrent as it is in the drive now; a file that is gone or no torrent fails the job.
         const file = state.torrentFile;
@@ -128,25 +193,40 @@ export const remoteDownload: WorkflowDefinition<WorkflowServices> = {
           data = undefined;
         }
         const torrent = data ? parseTorrent(data) : undefined;
-        services.downloader.start(task.id, { torrent, file: file.segments[file.segments.length - 1] ?? '' }, clock.now(), profile.downloadBytesPerSec);
+        const name = file.segments[file.segments.length - 1] ?? '';
+        await start(torrent ? await torrentSource(services, torrent, workDir(), signal) : { failed: { name, error: 'invalid torrent file', torrent: true } });
+        return { goto: 'monitor', costMs: 0 };
+      }
+      const url = task.props.src_str as string;
+      const allowed = fetchAllowed(url, services.fetchAllow);
+      // Δ4.18: the SSRF policy refuses the server's own networks (hosts listed in fetchAllow are trusted).
+      const internal = services.legacy || allowed ? undefined : internalTarget(url);
+      if (internal) throw TaskError.critical(`url rejected: ${internal}`);
+      if (!allowed) {
+        await start({ url });
+        return { goto: 'monitor', costMs: 0 };
+      }
+      // A real source: fetched now (real work), shown progressing over simulated time.
+      const file = path.join(workDir(), 'fetched');
+      const got = await fetchInto(url, file, MAX_FETCH_BYTES, signal);
+      const name = nameOfUrl(url);
+      if ('error' in got) {
+        await start({ failed: { name, error: got.error, torrent: false } });
       } else {
-        const url = task.props.src_str as string;
-        if (fetchAllowed(url, services.fetchAllow)) {
-          // A real source: fetched now (real work), shown progressing over simulated time.
-          const file = path.join(workDirOf(state, services, task.id), 'fetched');
-          const got = await fetchInto(url, file, MAX_FETCH_BYTES, task.abort.signal);
-          const name = nameOfUrl(url);
-          services.downloader.startFetched(task.id, 'error' in got ? { name, error: got.error } : { name, file, size: got.size }, clock.now(), profile.downloadBytesPerSec);
-        } else {
-          services.downloader.start(task.id, { url }, clock.now(), profile.downloadBytesPerSec);
-        }
+        // A torrent served by the URL is followed, as aria2 does: its files are the download.
+        const torrent = isTorrentResponse(name, got.contentType, got.size) ? parseTorrent(await readFile(file)) : undefined;
+        await start(torrent ? await torrentSource(services, torrent, workDir(), signal) : { fetched: { name, file, size: got.size } });
       }
       return { goto: 'monitor', costMs: 0 };
     },
     monitor,
     transfer,
-    async seeding() {
-      return { complete: true, costMs: 0 };
+    async seeding({ task, services, clock, profile }) {
+      if (!services.downloader.get(task.id)) return { cancel: true, costMs: 0 };
+      const status = poll(task, services, clock.now());
+      // The node waits for seeding to end only when told to (spec §10.2).
+      if (status.state === 'completed' || (status.state === 'seeding' && !services.waitForSeeding)) return { complete: true, costMs: 0 };
+      return { waitMs: profile.pollIntervalMs, costMs: 0 };
     },
   },
   async cleanup(task, services) {

@@ -20,6 +20,8 @@ export interface WorkflowServices {
   downloader: Downloader;
   /** Host patterns whose URLs are fetched for real. */
   fetchAllow: readonly string[];
+  /** The node setting "wait for seeding": a finished torrent's task stays in `seeding` until it stops seeding. */
+  waitForSeeding: boolean;
 }
 
 /** A URI resolved to an object of one user's `my` file system. */

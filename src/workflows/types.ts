@@ -33,11 +33,14 @@ export interface StepContext<S> {
  * visible (a file renamed into place).
  */
 export type StepResult =
-  | { goto: string; costMs?: number; commit?: () => Promise<void> }
-  | { complete: true; costMs?: number; commit?: () => Promise<void> }
+  | { goto: string; costMs?: number; commit?: Commit }
+  | { complete: true; costMs?: number; commit?: Commit }
   | { waitMs: number; costMs?: number }
   /** The task ends `canceled` (a download whose job was removed). */
   | { cancel: true; costMs?: number };
+
+/** Makes an iteration's results visible; answering `cancel` ends the task canceled instead (its results discarded). */
+export type Commit = () => Promise<void | 'cancel'>;
 
 export type Step<S> = (ctx: StepContext<S>) => Promise<StepResult>;
 

@@ -3,9 +3,9 @@
  * virtual clock, select (PATCH) and cancel (DELETE). Default `realistic` profile: pick-up 2 s,
  * polls every 1 s, 4 MiB/s; a URL path with /slow downloads at 16 KiB/s.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { contentStream } from '../../src/remote/downloader.js';
+import { contentSeed, contentStream } from '../../src/remote/downloader.js';
 import { ACCOUNTS, as, testSimulator, UUID_V4 } from '../helpers.js';
 
 const cid = expect.stringMatching(UUID_V4);
@@ -13,10 +13,46 @@ const ALICE = ACCOUNTS.alice.id;
 const DL = 'cloudreve://my/Downloads';
 const SLOW = 'https://example.com/slow/big.iso';
 
-async function bytesOf(seed: string, size: number): Promise<Buffer> {
+/** The synthesized bytes of file `index` of `source` (a URL, magnet link or info hash) under the test seed. */
+async function bytesOf(source: string, index: number, size: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of contentStream(seed, size)) chunks.push(c as Buffer);
+  for await (const c of contentStream(contentSeed('test', source), index, size)) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
+}
+
+/**
+ * A loopback HTTP server for real sources: `/file.txt` (31 000 bytes), `/moved` (302 to it),
+ * any extra `routes`, 404 otherwise. Counts the requests it gets.
+ */
+async function serve(routes: Record<string, { body: Buffer; type?: string }> = {}) {
+  const http = await import('node:http');
+  const body = Buffer.from('real bytes from a local server\n'.repeat(1000));
+  const all: Record<string, { body: Buffer; type?: string }> = { '/file.txt': { body }, ...routes };
+  const state = { hits: 0 };
+  const server = http.createServer((req, res) => {
+    state.hits += 1;
+    const route = all[req.url ?? ''];
+    if (route) {
+      res.writeHead(200, { 'Content-Length': route.body.length, ...(route.type ? { 'Content-Type': route.type } : {}) });
+      res.end(route.body);
+    } else if (req.url === '/moved') {
+      res.writeHead(302, { Location: '/file.txt' });
+      res.end();
+    } else {
+      res.writeHead(404);
+      res.end('no');
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    body,
+    get hits() {
+      return state.hits;
+    },
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 describe('POST /workflow/download: checks, in the server order', () => {
@@ -117,7 +153,7 @@ describe('remote_download: the lifecycle', () => {
     expect((await alice.list('downloading', 25)).tasks).toEqual([]);
     const file = sim.drive.stat(ALICE, ['Downloads', 'a.iso'])!;
     const stored = readFileSync(sim.drive.diskPath(ALICE, ['Downloads', 'a.iso']));
-    expect(stored.equals(await bytesOf(`${url}:1`, file.size))).toBe(true);
+    expect(stored.equals(await bytesOf(url, 1, file.size))).toBe(true);
   });
 
   it('shows the download object in monitor: name, state, totals, speeds and files, without save_path', async () => {
@@ -142,14 +178,38 @@ describe('remote_download: the lifecycle', () => {
     await sim.clock.advance(4_000);
     const d = (await alice.list('downloading', 25)).tasks[0].summary.props.download;
     expect(d.hash).toBe('0123456789abcdef');
+    expect(d.num_pieces).toBe(Math.ceil(d.total / (1024 * 1024)));
     const bits = Buffer.from(d.pieces, 'base64');
     const have = Array.from({ length: d.num_pieces }, (_, i) => (bits[i >> 3]! >> (i % 8)) & 1);
     expect(have.every((b: number) => b === 1)).toBe(true);
+    // Three files under the torrent's name: a video, a poster in a folder, a text file.
+    const names: string[] = d.files.map((f: { name: string }) => f.name);
+    expect(names).toEqual([expect.stringMatching(/^Holiday\/[^/]+\.mkv$/), expect.stringMatching(/^Holiday\/extras\/[^/]+\.jpg$/), expect.stringMatching(/^Holiday\/[^/]+\.txt$/)]);
     await sim.clock.runUntilIdle();
-    const names = sim.drive.children(ALICE, ['Downloads', 'Holiday'])!.map((n) => n.name);
-    expect(names).toEqual(['part-1.bin', 'part-2.bin', 'part-3.bin']);
-    const size = sim.drive.stat(ALICE, ['Downloads', 'Holiday', 'part-2.bin'])!.size;
-    expect(readFileSync(sim.drive.diskPath(ALICE, ['Downloads', 'Holiday', 'part-2.bin'])).equals(await bytesOf(`${magnet}:2`, size))).toBe(true);
+    for (const [i, name] of names.entries()) {
+      const segs = ['Downloads', ...name.split('/')];
+      const size = sim.drive.stat(ALICE, segs)!.size;
+      expect(size).toBe(d.files[i].size);
+      expect(readFileSync(sim.drive.diskPath(ALICE, segs)).equals(await bytesOf(magnet, i + 1, size))).toBe(true);
+    }
+  });
+
+  it('synthesizes the same files for the same seed and source, and other ones for another seed', async () => {
+    const magnet = 'magnet:?xt=urn:btih:00112233445566778899aabbccddeeff00112233&dn=Album';
+    const filesOf = async (seed: string) => {
+      const sim = testSimulator({ seed });
+      const alice = await as(sim, 'alice');
+      await alice.post('/workflow/download', { src: [magnet, 'https://example.com/x/data.bin'], dst: DL });
+      await sim.clock.advance(4_000);
+      // The list is newest first.
+      return (await alice.list('downloading', 25)).tasks.map((t) => t.summary.props.download.files).reverse();
+    };
+    const a = await filesOf('one');
+    expect(await filesOf('one')).toEqual(a);
+    const b = await filesOf('two');
+    expect(b[0].map((f: { name: string }) => f.name)).not.toEqual(a[0].map((f: { name: string }) => f.name));
+    expect(b[1][0].name).toBe('data.bin');
+    expect(b[1][0].size).not.toBe(a[1][0].size);
   });
 
   it('ends in error when the source fails (downloader state error)', async () => {
@@ -281,7 +341,7 @@ describe('remote_download: .torrent files', () => {
     await sim.clock.runUntilIdle();
     expect(sim.drive.stat(ALICE, ['Downloads', 'Sample Torrent', 'media', 'clip.bin'])?.size).toBe(300_000);
     const clip = readFileSync(sim.drive.diskPath(ALICE, ['Downloads', 'Sample Torrent', 'media', 'clip.bin']));
-    expect(clip.equals(await bytesOf(`${hash}:2`, 300_000))).toBe(true);
+    expect(clip.equals(await bytesOf(hash, 2, 300_000))).toBe(true);
   });
 
   it('fails the task (downloader error) for a src_file that is no torrent', async () => {
@@ -297,26 +357,6 @@ describe('remote_download: .torrent files', () => {
 });
 
 describe('remote_download: real sources on allowed hosts', () => {
-  const serve = async () => {
-    const http = await import('node:http');
-    const body = Buffer.from('real bytes from a local server\n'.repeat(1000));
-    const server = http.createServer((req, res) => {
-      if (req.url === '/file.txt') {
-        res.writeHead(200, { 'Content-Length': body.length });
-        res.end(body);
-      } else if (req.url === '/moved') {
-        res.writeHead(302, { Location: '/file.txt' });
-        res.end();
-      } else {
-        res.writeHead(404);
-        res.end('no');
-      }
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const port = (server.address() as { port: number }).port;
-    return { base: `http://127.0.0.1:${port}`, body, close: () => new Promise<void>((r) => server.close(() => r())) };
-  };
-
   it('fetches a loopback URL for real (redirects followed) and stores its bytes', async () => {
     const srv = await serve();
     try {
@@ -349,16 +389,34 @@ describe('remote_download: real sources on allowed hosts', () => {
     }
   });
 
-  it('keeps hosts outside fetchAllow simulated (no request reaches them)', async () => {
+  it('refuses (4.18 SSRF rule) an internal address outside fetchAllow; no request reaches it', async () => {
     const srv = await serve();
     try {
       const sim = testSimulator({ fetchAllow: ['example.org'] });
       const alice = await as(sim, 'alice');
       await alice.post('/workflow/download', { src: [`${srv.base}/file.txt`], dst: DL });
       await sim.clock.runUntilIdle();
+      const t = (await alice.list('downloaded', 25)).tasks[0];
+      expect(t).toMatchObject({ status: 'error', summary: { props: { download: null } } });
+      expect(t.summary.phase).toBeUndefined();
+      expect(t.error).toBe('url rejected: host "127.0.0.1" is an internal address (non-retryable error)');
+      expect(t.retry_count).toBeUndefined();
+      expect(srv.hits).toBe(0);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('keeps an internal address outside fetchAllow simulated in 4.0.0 mode (no URL check, no request)', async () => {
+    const srv = await serve();
+    try {
+      const sim = testSimulator({ fetchAllow: ['example.org'], version: '4.0.0' });
+      const alice = await as(sim, 'alice');
+      await alice.post('/workflow/download', { src: [`${srv.base}/file.txt`], dst: DL });
+      await sim.clock.runUntilIdle();
       const stored = readFileSync(sim.drive.diskPath(ALICE, ['Downloads', 'file.txt']));
-      expect(stored.equals(srv.body)).toBe(false);
-      expect(stored.equals(await bytesOf(`${srv.base}/file.txt:1`, stored.length))).toBe(true);
+      expect(stored.equals(await bytesOf(`${srv.base}/file.txt`, 1, stored.length))).toBe(true);
+      expect(srv.hits).toBe(0);
     } finally {
       await srv.close();
     }
@@ -433,4 +491,249 @@ describe('remote_download: the fixtures catalogue (fixtures/remote/catalogue.yam
     await sim.clock.advance(30_000);
     expect((await alice.list('downloading', 25)).tasks[0].summary.props.download).toMatchObject({ state: 'downloading', downloaded: 0 });
   });
+});
+
+/** Task `id` as alice sees it in either download list. */
+async function downloadTask(alice: Awaited<ReturnType<typeof as>>, id: string) {
+  return (await alice.list('downloading', 25)).tasks.find((t) => t.id === id) ?? (await alice.list('downloaded', 25)).tasks.find((t) => t.id === id);
+}
+
+/** Entries left in the world's temporary folder (task work folders). */
+const tempEntries = (sim: ReturnType<typeof testSimulator>) => readdirSync(`${sim.dataDir}/worlds/default/tmp`);
+
+describe('DELETE /workflow/download/:id at each phase', () => {
+  it('before the first successful poll: the missing job is a failed poll, and the task ends in error (quirk)', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    const id = (await alice.post('/workflow/download', { src: [SLOW], dst: DL })).body.data[0].id;
+    await sim.clock.advance(3_000); // the job exists (phase monitor); the first poll is at 4 s
+    expect(await downloadTask(alice, id)).toMatchObject({ status: 'suspending', summary: { phase: 'monitor', props: { download: null } } });
+    expect((await alice.delete(`/workflow/download/${id}`)).text).toBe('{"code":0,"msg":""}');
+    await sim.clock.runUntilIdle();
+    expect(await downloadTask(alice, id)).toMatchObject({
+      status: 'error',
+      error: 'failed to get task status after 5 retry: task not found',
+      retry_count: 5,
+      summary: { phase: 'monitor', props: { download: null } },
+    });
+    expect(sim.drive.stat(ALICE, ['Downloads', 'big.iso'])).toBeUndefined();
+  });
+
+  it('in transfer: the files on their way are discarded, the task ends canceled in transfer, nothing is left', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    const id = (await alice.post('/workflow/download', { src: ['https://example.com/files/b.iso'], dst: DL })).body.data[0].id;
+    await sim.clock.runUntil(async () => (await downloadTask(alice, id))?.summary.phase === 'transfer');
+    expect((await alice.delete(`/workflow/download/${id}`)).text).toBe('{"code":0,"msg":""}');
+    await sim.clock.runUntilIdle();
+    expect(await downloadTask(alice, id)).toMatchObject({ status: 'canceled', summary: { phase: 'transfer' } });
+    expect((await alice.list('downloading', 25)).tasks).toEqual([]);
+    expect(sim.drive.stat(ALICE, ['Downloads', 'b.iso'])).toBeUndefined();
+    expect(tempEntries(sim)).toEqual([]);
+  });
+
+  it('in seeding (a node that waits for seeding): canceled in seeding; the stored files stay whole', async () => {
+    const sim = testSimulator({ waitForSeeding: true });
+    const alice = await as(sim, 'alice');
+    const id = (await alice.post('/workflow/download', { src: [SEEDING], dst: DL })).body.data[0].id;
+    await sim.clock.runUntil(async () => (await downloadTask(alice, id))?.summary.phase === 'seeding');
+    await sim.clock.advance(5_000);
+    expect((await downloadTask(alice, id))?.summary.props.download).toMatchObject({ state: 'seeding', upload_speed: 32768, uploaded: expect.any(Number) });
+    expect((await alice.delete(`/workflow/download/${id}`)).text).toBe('{"code":0,"msg":""}');
+    await sim.clock.runUntilIdle();
+    expect(await downloadTask(alice, id)).toMatchObject({ status: 'canceled', summary: { phase: 'seeding' } });
+    expect(sim.drive.stat(ALICE, ['Downloads', 'Seeding Demo', 'demo.bin'])?.size).toBe(1024 * 1024);
+    expect(tempEntries(sim)).toEqual([]);
+  });
+});
+
+const SEEDING = 'magnet:?xt=urn:btih:c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00';
+
+describe('remote_download: seeding', () => {
+  it('completes at once after transfer when the node does not wait for seeding (the default)', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    const id = (await alice.post('/workflow/download', { src: [SEEDING], dst: DL })).body.data[0].id;
+    await sim.clock.runUntilIdle();
+    const t = await downloadTask(alice, id);
+    expect(t).toMatchObject({ status: 'completed', summary: { phase: 'seeding', props: { download: { state: 'seeding', upload_speed: 32768 } } } });
+  });
+
+  it('polls in seeding until the torrent stops seeding when the node waits (seed_for 30 s, uploading meanwhile)', async () => {
+    const sim = testSimulator({ waitForSeeding: true });
+    const alice = await as(sim, 'alice');
+    const id = (await alice.post('/workflow/download', { src: [SEEDING], dst: DL })).body.data[0].id;
+    const reached = await sim.clock.runUntil(async () => (await downloadTask(alice, id))?.summary.phase === 'seeding');
+    await sim.clock.advance(10_000);
+    const mid = (await downloadTask(alice, id))!;
+    expect(mid).toMatchObject({ status: 'suspending', summary: { phase: 'seeding', props: { download: { state: 'seeding', upload_speed: 32768 } } } });
+    expect(mid.summary.props.download.uploaded).toBeGreaterThan(0);
+    const end = await sim.clock.runUntil(async () => (await downloadTask(alice, id))?.status === 'completed');
+    expect(end - reached).toBeGreaterThanOrEqual(20_000);
+    expect((await downloadTask(alice, id))!.summary.props.download).toMatchObject({ state: 'completed', upload_speed: 0, uploaded: 32768 * 30 });
+  });
+});
+
+describe('remote_download: selection and validation', () => {
+  it('validates again when the selected total changes: deselecting every file fails the task at the next poll', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    const id = (await alice.post('/workflow/download', { src: [SLOW], dst: DL })).body.data[0].id;
+    await sim.clock.advance(4_000);
+    expect((await alice.patch(`/workflow/download/${id}`, { files: [{ index: 1, download: false }] })).text).toBe('{"code":0,"msg":""}');
+    await sim.clock.runUntilIdle();
+    const t = await downloadTask(alice, id);
+    expect(t).toMatchObject({ status: 'error', error: 'failed to validate files: no file is selected (non-retryable error)', summary: { phase: 'monitor' } });
+    expect(t!.summary.props.download).toMatchObject({ total: 0, files: [{ index: 1, selected: false }] });
+  });
+
+  it('stores only the selected files of a torrent, and the pieces bitfield leaves out the pieces of the others', async () => {
+    const sim = testSimulator();
+    const admin = await as(sim, 'admin');
+    const magnet = 'magnet:?xt=urn:btih:5f1c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e';
+    const id = (await admin.post('/workflow/download', { src: [magnet], dst: 'cloudreve://my' })).body.data[0].id;
+    await sim.clock.advance(4_000);
+    // Deselect the poster (file 2): pieces 0…262 lie in the video; piece 263 also holds the poster.
+    expect((await admin.patch(`/workflow/download/${id}`, { files: [{ index: 2, download: false }] })).text).toBe('{"code":0,"msg":""}');
+    await sim.clock.runUntilIdle();
+    const t = (await admin.list('downloaded', 25)).tasks.find((x) => x.id === id)!;
+    expect(t.status).toBe('completed');
+    const d = t.summary.props.download;
+    expect(d.files.map((f: { selected: boolean }) => f.selected)).toEqual([true, false, true]);
+    expect(d.total).toBe(276134947 + 14122);
+    expect(sim.drive.stat(1, ['Big Buck Bunny', 'Big Buck Bunny.mp4'])?.size).toBe(276134947);
+    expect(sim.drive.stat(1, ['Big Buck Bunny', 'poster.jpg'])).toBeUndefined();
+    expect(sim.drive.stat(1, ['Big Buck Bunny', 'subtitles', 'en.srt'])?.size).toBe(14122);
+    expect(d.num_pieces).toBe(264);
+    const bits = Buffer.from(d.pieces, 'base64');
+    expect(Array.from({ length: 264 }, (_, i) => (bits[i >> 3]! >> (i % 8)) & 1)).toEqual([...Array(263).fill(1), 0]);
+  });
+});
+
+/** A torrent (BitTorrent metainfo) for `files`, with real piece hashes and the given web seeds. */
+async function makeTorrent(name: string, files: Array<{ path: string[]; data: Buffer }>, urlList: string[], pieceLength = 16 * 1024): Promise<Buffer> {
+  const { createHash } = await import('node:crypto');
+  const bencode = (await import('bencode')).default;
+  const all = Buffer.concat(files.map((f) => f.data));
+  const pieces = Buffer.concat(
+    Array.from({ length: Math.ceil(all.length / pieceLength) }, (_, i) => createHash('sha1').update(all.subarray(i * pieceLength, (i + 1) * pieceLength)).digest()),
+  );
+  const info =
+    files.length === 1 && files[0]!.path.length === 0
+      ? { length: all.length, name, 'piece length': pieceLength, pieces }
+      : { files: files.map((f) => ({ length: f.data.length, path: f.path })), name, 'piece length': pieceLength, pieces };
+  return Buffer.from(bencode.encode({ info, 'url-list': urlList }));
+}
+
+/** Puts `data` at `segments` in a user's drive. */
+function putFile(sim: ReturnType<typeof testSimulator>, userId: number, segments: string[], data: Buffer): void {
+  const tmp = `${sim.dataDir}/put-${segments.join('-')}`;
+  writeFileSync(tmp, data);
+  sim.drive.commitFile(userId, segments, tmp);
+}
+
+describe('remote_download: torrent web seeds (url-list) on allowed hosts', () => {
+  const song = Buffer.from('la '.repeat(20_000));
+  const cover = Buffer.alloc(40_000, 7);
+
+  it('fetches a multi-file torrent’s content from its web seed (BEP 19), checks the pieces, and stores it', async () => {
+    const srv = await serve({ '/seed/Album/song.txt': { body: song }, '/seed/Album/art/cover.bin': { body: cover } });
+    try {
+      const sim = testSimulator();
+      const alice = await as(sim, 'alice');
+      putFile(sim, ALICE, ['album.torrent'], await makeTorrent('Album', [{ path: ['song.txt'], data: song }, { path: ['art', 'cover.bin'], data: cover }], [`${srv.base}/seed/`]));
+      const id = (await alice.post('/workflow/download', { src_file: 'cloudreve://my/album.torrent', dst: DL })).body.data[0].id;
+      await sim.clock.runUntilIdle();
+      expect(await downloadTask(alice, id)).toMatchObject({ status: 'completed', summary: { props: { download: { name: 'Album', total: 100_000, num_pieces: 7 } } } });
+      expect(readFileSync(sim.drive.diskPath(ALICE, ['Downloads', 'Album', 'song.txt'])).equals(song)).toBe(true);
+      expect(readFileSync(sim.drive.diskPath(ALICE, ['Downloads', 'Album', 'art', 'cover.bin'])).equals(cover)).toBe(true);
+      expect(srv.hits).toBe(2);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('takes a single-file torrent’s web seed as the file itself, and follows a torrent served by an allowed URL', async () => {
+    const srv = await serve({ '/one.bin': { body: cover } });
+    const torrent = await makeTorrent('one.bin', [{ path: [], data: cover }], [`${srv.base}/one.bin`]);
+    const srv2 = await serve({ '/get?id=1': { body: torrent, type: 'application/x-bittorrent' } });
+    try {
+      const sim = testSimulator();
+      const alice = await as(sim, 'alice');
+      const id = (await alice.post('/workflow/download', { src: [`${srv2.base}/get?id=1`], dst: DL })).body.data[0].id;
+      await sim.clock.runUntilIdle();
+      expect(await downloadTask(alice, id)).toMatchObject({ status: 'completed', summary: { props: { download: { name: 'one.bin', total: 40_000 } } } });
+      expect(readFileSync(sim.drive.diskPath(ALICE, ['Downloads', 'one.bin'])).equals(cover)).toBe(true);
+    } finally {
+      await srv.close();
+      await srv2.close();
+    }
+  });
+
+  it('fails the download (downloader error) when the web seed’s bytes do not match the piece hashes', async () => {
+    const bad = Buffer.from(cover);
+    bad[20_000] = 8; // piece 1 of 16 KiB pieces
+    const srv = await serve({ '/one.bin': { body: bad } });
+    try {
+      const sim = testSimulator();
+      const alice = await as(sim, 'alice');
+      putFile(sim, ALICE, ['one.torrent'], await makeTorrent('one.bin', [{ path: [], data: cover }], [`${srv.base}/one.bin`]));
+      const id = (await alice.post('/workflow/download', { src_file: 'cloudreve://my/one.torrent', dst: DL })).body.data[0].id;
+      await sim.clock.runUntilIdle();
+      expect(await downloadTask(alice, id)).toMatchObject({
+        status: 'error',
+        error: `download task failed with state "error" (non-retryable error), errorMsg: web seed ${srv.base}/one.bin: piece 1 does not match its hash`,
+      });
+      expect(sim.drive.stat(ALICE, ['Downloads', 'one.bin'])).toBeUndefined();
+      expect(tempEntries(sim)).toEqual([]);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('tries the next web seed when one fails, and synthesizes the content when no web seed host is allowed', async () => {
+    const srv = await serve({ '/b/one.bin': { body: cover } });
+    try {
+      const sim = testSimulator();
+      const alice = await as(sim, 'alice');
+      putFile(sim, ALICE, ['two.torrent'], await makeTorrent('one.bin', [{ path: [], data: cover }], [`${srv.base}/a/`, `${srv.base}/b/`]));
+      putFile(sim, ALICE, ['far.torrent'], await makeTorrent('far.bin', [{ path: [], data: cover }], ['https://seeds.example.net/far.bin']));
+      await alice.post('/workflow/download', { src_file: 'cloudreve://my/two.torrent', dst: DL });
+      await alice.post('/workflow/download', { src_file: 'cloudreve://my/far.torrent', dst: DL });
+      await sim.clock.runUntilIdle();
+      expect((await alice.list('downloaded', 25)).tasks.map((t) => t.status)).toEqual(['completed', 'completed']);
+      expect(readFileSync(sim.drive.diskPath(ALICE, ['Downloads', 'one.bin'])).equals(cover)).toBe(true);
+      const far = readFileSync(sim.drive.diskPath(ALICE, ['Downloads', 'far.bin']));
+      expect(far.length).toBe(40_000);
+      expect(far.equals(cover)).toBe(false);
+      expect(srv.hits).toBe(2); // /a/one.bin (404), /b/one.bin
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('remote_download: a 10 GiB torrent', () => {
+  it('completes on the virtual clock with flat memory, its files at their declared sizes', async () => {
+    const sim = testSimulator({ profile: 'fast' });
+    const admin = await as(sim, 'admin');
+    const GiB = 1024 ** 3;
+    const id = (await admin.post('/workflow/download', { src: ['magnet:?xt=urn:btih:10ab10ab10ab10ab10ab10ab10ab10ab10ab10ab'], dst: 'cloudreve://my' })).body.data[0].id;
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    try {
+      await sim.clock.runUntilIdle();
+    } finally {
+      clearInterval(sampler);
+    }
+    peak = Math.max(peak, process.memoryUsage().rss);
+    const t = (await admin.list('downloaded', 25)).tasks.find((x) => x.id === id)!;
+    expect(t).toMatchObject({ status: 'completed', summary: { props: { download: { name: 'Large Dataset', total: 10 * GiB, downloaded: 10 * GiB } } } });
+    for (const name of ['part-1.bin', 'part-2.bin']) {
+      expect(sim.drive.stat(1, ['Large Dataset', name])?.size).toBe(5 * GiB);
+      expect(statSync(sim.drive.diskPath(1, ['Large Dataset', name])).blocks * 512).toBeGreaterThanOrEqual(5 * GiB); // written, not sparse
+    }
+    expect(peak - before).toBeLessThan(128 * 1024 * 1024);
+  }, 300_000);
 });

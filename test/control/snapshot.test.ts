@@ -57,6 +57,22 @@ describe('snapshot and restore', () => {
     expect(next.data.id).toBe(sim.ids.encode('task', 3));
   });
 
+  it('keeps a remote download’s downloader job: a download restored in monitor carries on and completes', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    const { body } = await alice.post('/workflow/download', { src: ['https://example.com/slow/kept.bin'], dst: 'cloudreve://my/Downloads' });
+    const id = body.data[0].id;
+    await sim.clock.advance(5_000); // polled: in monitor, downloading
+    const file = path.join(tempDir(), 'world.tar');
+    await sim.snapshot(file);
+    sim.reset();
+    await sim.restore(file);
+    await sim.clock.runUntilIdle();
+    const t = (await alice.list('downloaded', 25)).tasks.find((x: { id: string }) => x.id === id);
+    expect(t).toMatchObject({ status: 'completed', summary: { phase: 'seeding', props: { download: { name: 'kept.bin', state: 'completed' } } } });
+    expect(sim.drive.stat(ALICE, ['Downloads', 'kept.bin'])?.size).toBe(t.summary.props.download.total);
+  });
+
   it('works over HTTP, and a snapshot can be loaded into another namespace', async () => {
     const sim = testSimulator();
     const alice = await as(sim, 'alice');
