@@ -117,6 +117,16 @@ describe('POST /workflow/download: checks, in the server order', () => {
     expect(listed.pagination.page_size).toBe(32765);
   });
 
+  it('accepts and ignores preferred_node_id in the community edition: the task runs on the master node', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    const res = await alice.post('/workflow/download', { src: ['https://e.x/a.bin'], dst: DL, preferred_node_id: 'm9uO' });
+    expect(res.body).toMatchObject({ code: 0, data: [{ status: 'queued', type: 'remote_download' }] });
+    await sim.clock.runUntilIdle();
+    const t = (await alice.list('downloaded', 25)).tasks[0];
+    expect(t).toMatchObject({ status: 'completed', node: { id: sim.ids.encode('node', 1), name: 'Master', type: 'master' } });
+  });
+
   it('answers {"code":0,"data":[],"msg":""} when every URL is empty', async () => {
     const sim = testSimulator();
     const alice = await as(sim, 'alice');
