@@ -17,6 +17,7 @@ import { createIdCodec } from './util/ids.js';
 import { createRandom } from './util/random.js';
 import { loadCatalogue } from './remote/catalogue.js';
 import { createDownloader, type Job } from './remote/downloader.js';
+import { loadPolicies } from './storage/policies.js';
 import { WORKFLOWS } from './workflows/index.js';
 import type { WorkflowServices } from './workflows/services.js';
 
@@ -67,9 +68,14 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     ...(extras.restore ? { restore: extras.restore.drive } : {}),
   });
   const legacy = isLegacyVersion(options.version);
+  const policies = loadPolicies(options.fixtures);
+  for (const g of accounts.groups) {
+    if (!policies.byId(g.policyId)) throw new TypeError(`Invalid accounts ${options.accountsFile}: group ${g.name} uses storage policy ${g.policyId}, which policies.yaml does not declare.`);
+  }
   const services: WorkflowServices = { drive, accounts, ids, legacy, downloader: createDownloader({ catalogue: loadCatalogue(options.fixtures), seed: options.seed ?? '' }),
     fetchAllow: options.fetchAllow,
     waitForSeeding: options.waitForSeeding,
+    policies,
   };
   const engine = createEngine({
     clock,
@@ -108,6 +114,7 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     drive,
     engine,
     downloader: services.downloader,
+    policies,
   };
 }
 

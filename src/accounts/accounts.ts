@@ -38,6 +38,8 @@ export interface Group {
   decompressSize: number;
   aria2Batch: number;
   maxWalkedFiles: number;
+  /** The storage policy new files of its users go to. */
+  policyId: number;
 }
 
 export interface User {
@@ -110,6 +112,7 @@ export function loadAccounts(file: string, defaultCreatedAt: number): Accounts {
       decompressSize: nonNegativeInt(g.decompress_size ?? 0, `${where}.decompress_size`, fail),
       aria2Batch: nonNegativeInt(g.aria2_batch ?? 0, `${where}.aria2_batch`, fail),
       maxWalkedFiles: nonNegativeInt(g.max_walked_files ?? 100000, `${where}.max_walked_files`, fail),
+      policyId: positiveInt(g.policy ?? 1, `${where}.policy`, fail),
     };
   });
   unique(groups.map((g) => g.id), 'groups', 'id', fail);

@@ -126,6 +126,8 @@ describe('createDrive: seeding', () => {
       size,
       createdAt: T0,
       updatedAt: T0,
+      // Files are on their owner's group policy.
+      ...(kind === 'file' ? { policyId: 1 } : {}),
     });
     expect(drive.stat(ALICE, [])).toEqual(node('folder', '', 0));
     expect(drive.stat(ALICE, ['hello.txt'])).toEqual(node('file', 'hello.txt', 5));
@@ -320,7 +322,8 @@ describe('Drive.commitFile', () => {
     await clock.advance(2_000);
     const source = tempFile(drive, 'abc');
     const node = drive.commitFile(ALICE, ['new', 'deep', 'f.txt'], source);
-    expect(node).toEqual({ id: expect.any(Number), kind: 'file', name: 'f.txt', size: 3, createdAt: T0 + 2_000, updatedAt: T0 + 2_000 });
+    // A new file goes to its owner's group policy (1 here).
+    expect(node).toEqual({ id: expect.any(Number), kind: 'file', name: 'f.txt', size: 3, createdAt: T0 + 2_000, updatedAt: T0 + 2_000, policyId: 1 });
     expect(existsSync(source)).toBe(false);
     expect(readFileSync(drive.diskPath(ALICE, ['new', 'deep', 'f.txt']), 'utf8')).toBe('abc');
     expect(drive.stat(ALICE, ['new', 'deep', 'f.txt'])).toBe(node);
@@ -443,5 +446,20 @@ describe('Drive.makeTempDir and removeTempDir', () => {
     expect(existsSync(dir)).toBe(false);
     expect(() => removeTempDir(dir)).not.toThrow();
     expect(() => removeTempDir(undefined)).not.toThrow();
+  });
+});
+
+describe('Drive: storage policies', () => {
+  it('puts a new file on the policy asked for, keeps it on a new version, and moves it with setPolicy', () => {
+    const { drive } = makeDrive();
+    const a = drive.commitFile(ALICE, ['p.txt'], tempFile(drive, 'one'), undefined, 2);
+    expect(a.policyId).toBe(2);
+    drive.commitFile(ALICE, ['p.txt'], tempFile(drive, 'two'));
+    expect(drive.stat(ALICE, ['p.txt'])).toMatchObject({ id: a.id, policyId: 2, size: 3 });
+    drive.setPolicy(ALICE, ['p.txt'], 3);
+    expect(drive.stat(ALICE, ['p.txt'])?.policyId).toBe(3);
+    expect(readFileSync(drive.diskPath(ALICE, ['p.txt']), 'utf8')).toBe('two');
+    expect(() => drive.setPolicy(ALICE, ['docs'], 2)).toThrow(/no file/);
+    expect(drive.exportIndex().users[String(ALICE)]!.find((e) => e.path.join('/') === 'p.txt')).toMatchObject({ policyId: 3 });
   });
 });

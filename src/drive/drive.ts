@@ -32,6 +32,8 @@ export interface DriveNode {
   size: number;
   readonly createdAt: number;
   updatedAt: number;
+  /** The storage policy holding a file's content (files only). */
+  policyId?: number;
 }
 
 /** Why a drive operation failed; services turn it into the server's code and message. */
@@ -62,9 +64,12 @@ export interface Drive {
   /**
    * Moves a finished file (on the same disk) into place at `segments`, creating missing
    * parents. An existing file there gets the new content as a new version (same id).
-   * `mtime` (Unix ms) sets its modification time; the clock's now by default.
+   * `mtime` (Unix ms) sets its modification time; the clock's now by default. A new file goes
+   * to `policyId`, by default the policy of its owner's group.
    */
-  commitFile(userId: number, segments: readonly string[], source: string, mtime?: number): DriveNode;
+  commitFile(userId: number, segments: readonly string[], source: string, mtime?: number, policyId?: number): DriveNode;
+  /** Moves a file's content to another storage policy (its bytes stay as they are). */
+  setPolicy(userId: number, segments: readonly string[], policyId: number): void;
   /** Bytes used by the user's files. */
   used(userId: number): number;
   /** The disk path of an object of the user. */
@@ -130,6 +135,7 @@ export function createDrive(options: {
   });
 
   const rootOf = (userId: number): string => path.join(drivesDir, String(userId));
+  const groupPolicy = (userId: number): number => options.accounts.userById(userId)?.group.policyId ?? 1;
 
   const diskPath = (userId: number, segments: readonly string[]): string => {
     checkSegments(segments);
@@ -185,7 +191,7 @@ export function createDrive(options: {
         seedFolder(userId, src, child, time);
       } else if (info.isFile()) {
         place(src, diskPath(userId, child));
-        remember(userId, child, node('file', name, info.size, time));
+        remember(userId, child, { ...node('file', name, info.size, time), policyId: groupPolicy(userId) });
         addUsage(userId, info.size);
       }
       // Symbolic links and other special files in the fixtures are ignored.
@@ -266,7 +272,7 @@ export function createDrive(options: {
       return [...names].sort().map((name) => index.get(key([...segments, name]))!);
     },
     ensureFolder,
-    commitFile(userId, segments, source, mtime) {
+    commitFile(userId, segments, source, mtime, policyId) {
       if (segments.length === 0) throw new DriveError('exists', 'the root is a folder');
       ensureFolder(userId, segments.slice(0, -1));
       const index = indexOf(userId);
@@ -279,12 +285,18 @@ export function createDrive(options: {
         addUsage(userId, size - existing.size);
         existing.size = size;
         existing.updatedAt = now;
+        if (policyId !== undefined) existing.policyId = policyId;
         return existing;
       }
-      const created = node('file', segments[segments.length - 1]!, size, now);
+      const created: DriveNode = { ...node('file', segments[segments.length - 1]!, size, now), policyId: policyId ?? groupPolicy(userId) };
       remember(userId, segments, created);
       addUsage(userId, size);
       return created;
+    },
+    setPolicy(userId, segments, policyId) {
+      const n = stat(userId, segments);
+      if (!n || n.kind !== 'file') throw new DriveError('not_found', `${segments.join('/')} is no file`);
+      n.policyId = policyId;
     },
     used: (userId) => usage.get(userId) ?? 0,
     diskPath,

@@ -192,13 +192,16 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
     const endsAt = Math.max(startedAt + cost, clock.now());
     for (const [key, r] of it.reports) {
       const prev = task.progress.get(key);
+      const [w0, w1] = r.window ?? [0, 1];
+      const at = (f: number) => startedAt + Math.round((endsAt - startedAt) * f);
       task.progress.set(key, {
         total: r.total ?? 0,
         from: prev ? progressAt(prev, startedAt) : 0,
         to: r.current,
-        start: startedAt,
-        end: endsAt,
+        start: at(w0),
+        end: at(w1),
         identifier: r.identifier ?? '',
+        ...(w1 < 1 ? { hideAt: at(w1) } : {}),
       });
     }
     at(task, endsAt, () => finish(task, it, endsAt - startedAt));
@@ -291,6 +294,8 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
       const out: Record<string, ProgressValue> = {};
       for (const key of [...task.progress.keys()].sort()) {
         const t = task.progress.get(key)!;
+        // A key reported for part of an iteration shows only in that part.
+        if (now < t.start || (t.hideAt !== undefined && now >= t.hideAt)) continue;
         out[key] = { total: t.total, current: progressAt(t, now), identifier: t.identifier };
       }
       return out;

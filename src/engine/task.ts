@@ -37,6 +37,8 @@ export interface ProgressTrack {
   start: number;
   end: number;
   identifier: string;
+  /** Shown only until this simulated time (a key reported for part of an iteration). */
+  hideAt?: number;
 }
 
 export interface Task {

@@ -8,6 +8,7 @@ import type { Drive } from '../drive/drive.js';
 import type { Clock } from '../engine/clock.js';
 import type { Engine } from '../engine/engine.js';
 import type { Downloader } from '../remote/downloader.js';
+import type { Policies } from '../storage/policies.js';
 import type { IdCodec } from '../util/ids.js';
 import type { Random } from '../util/random.js';
 import type { TokenService } from './tokens.js';
@@ -35,4 +36,5 @@ export interface ServiceContext {
   readonly drive: Drive;
   readonly engine: Engine;
   readonly downloader: Downloader;
+  readonly policies: Policies;
 }

@@ -5,11 +5,13 @@
 import type { RequestBody, Schemas } from '../contract/index.js';
 import type { User } from '../accounts/accounts.js';
 import { DriveError } from '../drive/drive.js';
-import { isLegalName, parseUri } from '../drive/uri.js';
+import { escapeSegment, isLegalName, parseUri } from '../drive/uri.js';
 import { ApiError, Code } from '../errors.js';
 import type { ArchiveState } from '../workflows/create-archive.js';
 import type { ExtractState } from '../workflows/extract-archive.js';
 import type { DownloadState } from '../workflows/remote-download.js';
+import type { ImportState } from '../workflows/import.js';
+import type { RelocateState } from '../workflows/relocate.js';
 import type { ServiceContext } from './context.js';
 import { taskDto } from './tasks.js';
 
@@ -162,4 +164,49 @@ export function cancelDownload(ctx: ServiceContext, caller: User, taskId: number
   // No job yet, or not a download: success with no effect; the task carries on.
   if (task.type === 'remote_download') ctx.downloader.remove(task.id);
   return undefined;
+}
+
+/** POST /workflow/import (spec §11): admin only (the guard ran); the task belongs to the target user. */
+export function createImport(ctx: ServiceContext, _caller: User, body: RequestBody<'importFiles'>): Schemas['TaskResponse'] {
+  const userId = ctx.ids.decode('user', body.user_id);
+  if (userId === undefined) throw new ApiError(Code.ParamErr, 'Invalid user id');
+  const owner = ctx.accounts.userById(userId);
+  if (!owner || owner.status !== 'active') throw new ApiError(Code.DBError, 'Failed to get user');
+  // The server joins the whole dst, escaped as one segment, to the target user's `my` root.
+  const dst = `cloudreve://${ctx.ids.encode('user', owner.id)}@my/${escapeSegment(body.dst)}`;
+  const segments = body.dst.split('/').filter((s) => s !== '' && s !== '.');
+  const state: ImportState = { dst: { userId: owner.id, segments: cleanSegments(segments) }, policyId: body.policy_id, recursive: body.recursive ?? false };
+  const task = ctx.engine.create(
+    'import',
+    owner.id,
+    { dst, dst_policy_id: body.policy_id > 0 ? ctx.ids.encode('policy', body.policy_id) : '', failed: 0, src_str: body.src },
+    state as unknown as Record<string, unknown>,
+  );
+  return taskDto(ctx, task, true);
+}
+
+/** `..` climbs, and never above the root (as a cleaned path). */
+function cleanSegments(segments: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const s of segments) {
+    if (s === '..') out.pop();
+    else out.push(s);
+  }
+  return out;
+}
+
+/** POST /workflow/reloacte (Pro, spec §12): sources are checked when the task runs. */
+export function createRelocate(ctx: ServiceContext, caller: User, body: RequestBody<'relocateFiles'>): Schemas['TaskResponse'] {
+  if (body.src.length === 0) throw new ApiError(Code.ParamErr, Messages.noSourceFiles);
+  const policyId = ctx.ids.decode('policy', body.dst_policy_id);
+  if (policyId === undefined) throw new ApiError(Code.ParamErr, 'unknown policy id');
+  if (!ctx.policies.byId(policyId)) throw new ApiError(Code.ParamErr, 'Storage policy not found');
+  const state: RelocateState = { policyId };
+  const task = ctx.engine.create(
+    'relocate',
+    caller.id,
+    { dst_policy_id: body.dst_policy_id, failed: 0, src_multiple: body.src },
+    state as unknown as Record<string, unknown>,
+  );
+  return taskDto(ctx, task, true);
 }

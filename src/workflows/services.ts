@@ -7,6 +7,7 @@ import type { Accounts, User } from '../accounts/accounts.js';
 import { removeTempDir, type Drive } from '../drive/drive.js';
 import type { Task } from '../engine/task.js';
 import type { Downloader } from '../remote/downloader.js';
+import type { Policies } from '../storage/policies.js';
 import { parseUri } from '../drive/uri.js';
 import type { IdCodec } from '../util/ids.js';
 
@@ -20,6 +21,8 @@ export interface WorkflowServices {
   downloader: Downloader;
   /** Host patterns whose URLs are fetched for real. */
   fetchAllow: readonly string[];
+  /** Storage policies, and what their storage holds. */
+  policies: Policies;
   /** The node setting "wait for seeding": a finished torrent's task stays in `seeding` until it stops seeding. */
   waitForSeeding: boolean;
 }

@@ -13,6 +13,11 @@ export interface ProgressReport {
   /** 0 when unknown (drawn as an indeterminate bar). */
   total?: number;
   identifier?: string;
+  /**
+   * The part of the iteration (fractions from 0 to 1) in which the key is shown and grows;
+   * the whole iteration when absent. A key whose window ends before 1 is gone afterwards.
+   */
+  window?: readonly [number, number];
 }
 
 export interface StepContext<S> {

@@ -18,7 +18,6 @@ interface Case {
   msg: string;
 }
 
-const FEATURE_NOT_ENABLED = { code: 40019, msg: 'Feature not enabled', correlation_id: expect.stringMatching(UUID_V4) };
 
 const list = (query: string) => `/api/v4/workflow${query}`;
 const task = (prefix: string) => (sim: Simulator) => `/api/v4/workflow/${prefix}/${sim.ids.encode('task', 1)}`;
@@ -129,8 +128,8 @@ describe('requests that pass binding reach the handler', () => {
     ['PATCH /workflow/download/{id} (files [] allowed; then the task check)', 'alice', 'patch', task('download'), { files: [] }, { code: 404, msg: 'Task not found', correlation_id: cid }],
     ['PATCH /workflow/download/{id} (items default)', 'alice', 'patch', task('download'), { files: [{}, { index: 2, download: false }] }, { code: 404, msg: 'Task not found', correlation_id: cid }],
     ['DELETE /workflow/download/{id}', 'alice', 'delete', task('download'), undefined, { code: 404, msg: 'Task not found', correlation_id: cid }],
-    ['POST /workflow/import', 'admin', 'post', fixed('import'), { src: '/data', dst: '/', user_id: 'x', policy_id: 1, recursive: true, extract_media_meta: false }, FEATURE_NOT_ENABLED],
-    ['POST /workflow/import (negative policy id passes "required")', 'admin', 'post', fixed('import'), { src: '/data', dst: '/', user_id: 'x', policy_id: -1 }, FEATURE_NOT_ENABLED],
+    ['POST /workflow/import', 'admin', 'post', fixed('import'), { src: '/data', dst: '/', user_id: 'x', policy_id: 1, recursive: true, extract_media_meta: false }, { code: 40001, msg: 'Invalid user id', correlation_id: cid }],
+    ['POST /workflow/import (negative policy id passes "required")', 'admin', 'post', fixed('import'), { src: '/data', dst: '/', user_id: 'x', policy_id: -1 }, { code: 40001, msg: 'Invalid user id', correlation_id: cid }],
   ];
   it.each(ok)('%s', async (_, who, method, path, body, expected) => {
     const sim = testSimulator();
@@ -162,6 +161,6 @@ describe('POST /workflow/reloacte binding (pro edition)', () => {
       .post('/api/v4/workflow/reloacte')
       .set('Authorization', access)
       .send({ src: ['cloudreve://my/docs'], dst_policy_id: sim.ids.encode('policy', 1) });
-    expect(res.body).toEqual(FEATURE_NOT_ENABLED);
+    expect(res.body).toMatchObject({ code: 0, data: { type: 'relocate', status: 'queued' }, msg: '' });
   });
 });

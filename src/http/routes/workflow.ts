@@ -1,17 +1,12 @@
 /**
  * @module http/routes/workflow
- * The Workflow routes. Guards and binding already ran (from the contract); an operation whose
- * behaviour is not simulated yet answers 40019 "Feature not enabled".
+ * The Workflow routes. Guards and binding already ran (from the contract); handlers are thin.
  */
 import type { User } from '../../accounts/accounts.js';
 import { ApiError, Code, Msg } from '../../errors.js';
 import { listTasks, taskProgress } from '../../services/tasks.js';
-import { cancelDownload, createArchive, createDownload, createExtract, selectDownloadFiles } from '../../services/workflow.js';
+import { cancelDownload, createArchive, createDownload, createExtract, createImport, createRelocate, selectDownloadFiles } from '../../services/workflow.js';
 import type { Handlers } from './types.js';
-
-const notYet = (): never => {
-  throw new ApiError(Code.FeatureNotEnabled, Msg.featureNotEnabled);
-};
 
 /** The caller of a `login`-guarded operation (the guard has run). */
 const signedIn = (caller: User | undefined): User => {
@@ -38,6 +33,6 @@ export const workflowHandlers: Pick<
   createDownload: ({ ctx, caller, body }) => createDownload(ctx, signedIn(caller), body),
   selectDownloadFiles: ({ ctx, caller, taskId, body }) => selectDownloadFiles(ctx, signedIn(caller), taskId!, body),
   cancelDownload: ({ ctx, caller, taskId }) => cancelDownload(ctx, signedIn(caller), taskId!),
-  importFiles: notYet,
-  relocateFiles: notYet,
+  importFiles: ({ ctx, caller, body }) => createImport(ctx, signedIn(caller), body),
+  relocateFiles: ({ ctx, caller, body }) => createRelocate(ctx, signedIn(caller), body),
 };
