@@ -28,7 +28,7 @@ Options (each also read from the environment variable shown):
   --clock <mode>        ${CLOCK_MODES.join(' | ')}                             CLOUDREVE_SIM_CLOCK (real)
   --speed <x>           simulated time per real time on the real clock      CLOUDREVE_SIM_SPEED (1)
   --profile <name>      ${PROFILE_NAMES.join(' | ')}: how long simulated work takes   CLOUDREVE_SIM_PROFILE (realistic)
-  --edition <name>      ${EDITIONS.join(' | ')}                           CLOUDREVE_SIM_EDITION (community)
+  --edition <name>      ${EDITIONS.join(' | ')}                           CLOUDREVE_SIM_EDITION (pro)
   --hash-salt <text>    salt of the public hash ids                CLOUDREVE_SIM_HASH_SALT (site.yaml)
   --jwt-secret <text>   token signing secret                       CLOUDREVE_SIM_JWT_SECRET (random)
   --access-ttl <s>      access-token lifetime in seconds           CLOUDREVE_SIM_ACCESS_TTL (3600)
@@ -117,7 +117,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (port < 0 || port > 65535) throw new Error(`Invalid --port ${port}: use 0 to 65535.`);
   const options: SimulatorOptions = {
     clock: choice<ClockMode>('clock', CLOCK_MODES) ?? 'real',
-    edition: choice<Edition>('edition', EDITIONS) ?? 'community',
+    edition: choice<Edition>('edition', EDITIONS) ?? 'pro',
     logLevel: choice<LogLevel>('log-level', LOG_LEVELS) ?? 'info',
     strict: bool('strict') ?? false,
     debug: bool('debug') ?? false,

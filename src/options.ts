@@ -43,7 +43,7 @@ export interface SimulatorOptions {
   profile?: ProfileOption;
   /** Workers per task queue (`io`: archive, extract, import, relocate; `download`). Default 15 each, as the real server. */
   concurrency?: { io?: number; download?: number };
-  /** `community` (default) or `pro` (serves POST /workflow/reloacte). */
+  /** `pro` (default: every documented endpoint, incl. POST /workflow/reloacte) or `community` (the open-source server). */
   edition?: Edition;
   /** Version reported by GET /site/ping. Default from site.yaml. */
   version?: string;
@@ -196,7 +196,7 @@ export function resolveOptions(o: SimulatorOptions = {}): ResolvedOptions {
       io: positiveInt('concurrency.io', o.concurrency?.io ?? 15),
       download: positiveInt('concurrency.download', o.concurrency?.download ?? 15),
     },
-    edition: oneOf('edition', o.edition ?? 'community', EDITIONS),
+    edition: oneOf('edition', o.edition ?? 'pro', EDITIONS),
     version: o.version ?? site.version ?? '4.18.0',
     hashSalt,
     jwtSecret,

@@ -11,7 +11,7 @@ import { createClock, type Clock } from './engine/clock.js';
 import { createEngine, type EngineOptions, type TasksSnapshot } from './engine/engine.js';
 import type { ResolvedOptions } from './options.js';
 import type { ServiceContext } from './services/context.js';
-import { MASTER_NODE_ID } from './services/tasks.js';
+import { MASTER_NODE_ID, MASTER_NODE } from './services/tasks.js';
 import { createTokenService } from './services/tokens.js';
 import { createIdCodec } from './util/ids.js';
 import { createRandom } from './util/random.js';
@@ -109,6 +109,7 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
       edition: options.edition,
       utcOffsetMinutes: options.utcOffsetMinutes,
       legacy,
+      nodes: [MASTER_NODE],
     },
     revokedSessions: new Set(extras.restore?.revokedSessions ?? []),
     drive,

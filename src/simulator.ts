@@ -20,6 +20,7 @@ import type { Journal } from './control/journal.js';
 import { journal as journalMiddleware, NamespaceError, requestFaults, selectWorld } from './control/middleware.js';
 import { controlRouter, type MintedToken } from './control/routes.js';
 import type { Drive } from './drive/drive.js';
+import type { Policies } from './storage/policies.js';
 import type { Clock } from './engine/clock.js';
 import { createHttpApp } from './http/app.js';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.js';
@@ -36,6 +37,8 @@ export interface SimNamespace {
   readonly accounts: Accounts;
   /** The world's drives: look at what tasks produced (`stat`, `diskPath`, `children`). */
   readonly drive: Drive;
+  /** The storage policies (from the fixtures' policies.yaml). */
+  readonly policies: Policies;
   /** Every request to /api/v4 in this world and its answer. */
   readonly journal: Journal;
   /** Task events from now on; ends when `signal` aborts or the loop breaks. */
@@ -182,6 +185,9 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
     get drive() {
       return world().ctx.drive;
     },
+    get policies() {
+      return world().ctx.policies;
+    },
     get journal() {
       return world().journal;
     },
@@ -274,6 +280,7 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
       clock: { get: () => defaultWorld.clock, enumerable: true },
       accounts: { get: () => defaultWorld.ctx.accounts, enumerable: true },
       drive: { get: () => defaultWorld.ctx.drive, enumerable: true },
+      policies: { get: () => defaultWorld.ctx.policies, enumerable: true },
       journal: { get: () => defaultWorld.journal, enumerable: true },
       ids: { get: () => defaultWorld.ctx.ids, enumerable: true },
       url: { get: () => url, enumerable: true },

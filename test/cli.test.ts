@@ -6,19 +6,19 @@ import { banner, HELP, main, parseCli } from '../src/cli.js';
 import { testSimulator } from './helpers.js';
 
 describe('parseCli', () => {
-  it('defaults to port 5212 on 127.0.0.1, the real clock, the community edition and info logs', () => {
+  it('defaults to port 5212 on 127.0.0.1, the real clock, the pro edition and info logs', () => {
     expect(parseCli([], {})).toEqual({
       help: false,
       port: 5212,
       host: '127.0.0.1',
-      options: { clock: 'real', edition: 'community', logLevel: 'info', strict: false, debug: false, control: true },
+      options: { clock: 'real', edition: 'pro', logLevel: 'info', strict: false, debug: false, control: true },
     });
   });
 
   it('reads every flag', () => {
     const argv = [
       '--port', '8080', '--host', '0.0.0.0', '--fixtures', 'fx', '--accounts', 'a.yaml', '--data-dir', 'data',
-      '--seed', 's', '--strict', '--clock', 'virtual', '--speed', '2.5', '--profile', 'fast', '--edition', 'pro',
+      '--seed', 's', '--strict', '--clock', 'virtual', '--speed', '2.5', '--profile', 'fast', '--edition', 'community',
       '--hash-salt', 'salt', '--jwt-secret', 'k', '--access-ttl', '600', '--refresh-ttl', '7200', '--debug', '--log-level', 'warn',
       '--scenario', 'faults.yaml', '--control-token', 'ct', '--no-control', '--fetch-allow', 'example.org, *.test',
       '--wait-for-seeding',
@@ -28,7 +28,7 @@ describe('parseCli', () => {
       port: 8080,
       host: '0.0.0.0',
       options: {
-        clock: 'virtual', edition: 'pro', logLevel: 'warn', strict: true, debug: true, control: false,
+        clock: 'virtual', edition: 'community', logLevel: 'warn', strict: true, debug: true, control: false,
         scenario: 'faults.yaml', controlToken: 'ct', fetchAllow: ['example.org', '*.test'], waitForSeeding: true,
         fixtures: 'fx', accounts: 'a.yaml', dataDir: 'data', seed: 's', speed: 2.5, profile: 'fast', hashSalt: 'salt', jwtSecret: 'k',
         accessTokenTtl: 600, refreshTokenTtl: 7200,

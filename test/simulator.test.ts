@@ -48,7 +48,7 @@ describe('two simulators in one process', () => {
   });
 
   it('can use different salts, editions and versions side by side', async () => {
-    const a = testSimulator({ hashSalt: 'one', version: '4.0.0' });
+    const a = testSimulator({ hashSalt: 'one', version: '4.0.0', edition: 'community' });
     const b = testSimulator({ hashSalt: 'two', edition: 'pro' });
     expect(a.ids.encode('user', 3)).not.toBe(b.ids.encode('user', 3));
     expect((await request(a.app).get('/api/v4/site/ping')).body.data).toBe('4.0.0');
@@ -118,7 +118,7 @@ describe('listen and close', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(sim.url).toBe(url);
     const res = await fetch(`${url}/api/v4/site/ping`);
-    expect(await res.text()).toBe('{"code":0,"data":"4.18.0","msg":""}');
+    expect(await res.text()).toBe('{"code":0,"data":"4.18.0-pro","msg":""}');
     await sim.close();
     expect(sim.url).toBeUndefined();
     await expect(fetch(`${url}/api/v4/site/ping`)).rejects.toThrow();

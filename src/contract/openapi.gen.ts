@@ -239,10 +239,17 @@ export interface paths {
         /**
          * Import files from a storage policy (admin)
          * @description Non-admin callers get `{"code":403,"msg":""}` before the body is read. The task
-         *     belongs to the target user. 40001 "Invalid user id" when `user_id` is not a user
-         *     hashid; 50001 "Failed to get user" when that user is missing or not active.
+         *     belongs to the target user (it is listed under *their* `general` category; the admin
+         *     can read its progress). 40001 "Invalid user id" when `user_id` is not a user hashid;
+         *     50001 "Failed to get user" when that user is missing or not active. `policy_id`, `src`
+         *     and `dst` are not checked at creation: a policy or a `src` the storage lacks fails the
+         *     run (retryable `failed to list physical files: …`). Props: `dst` is built by the server
+         *     (`cloudreve://<user>@my/` + the whole `dst` escaped as one segment, e.g. `%2F`),
+         *     `dst_policy_id` the policy hashid, `failed` (always 0 in 4.0.0), `src_str` as sent.
+         *     Phase always `""`; progress `indexed` (total 0) while listing, then `imported`.
          *
          *     Docs: "restricted to admin". Server: a non-admin gets 403 with an empty message.
+         *     Docs: `extract_media_meta` extracts metadata. Server: accepted and ignored.
          */
         post: operations["importFiles"];
         delete?: never;
@@ -264,7 +271,15 @@ export interface paths {
          * Move files to another storage policy (Pro)
          * @description The path really is spelled `reloacte`. Pro edition only: the community server answers
          *     the plain-text 404, and so does the correct spelling `/workflow/relocate` on Pro.
-         *     Behaviour beyond the docs is inferred (closed source).
+         *     Behaviour beyond the docs is inferred (closed source): `src: []` → 40001 "No source
+         *     files"; a `dst_policy_id` that is not a policy hashid → 40001 "unknown policy id" (the
+         *     server's wording for that case on uploads), and the same for a policy that does not
+         *     exist. Sources are checked when the task runs. Phases `""` → `transfer` →
+         *     `finish` (kept when completed); progress `relocate` (files moved / to move); files
+         *     already on the target policy are skipped; files the target policy refuses (size,
+         *     extension) count in `failed`.
+         *
+         *     Docs: no errors described at all.
          */
         post: operations["relocateFiles"];
         delete?: never;
@@ -385,7 +400,11 @@ export interface components {
             dst: string;
             /** @description Extract only - the charset of zip entry names not flagged as UTF-8. Ignored by archive. */
             encoding?: string;
-            /** @description Pro only; accepted and ignored by the community server. */
+            /**
+             * @description Pro: the node hashid the task should run on; a node the cluster does not have
+             *     (or any other text) falls back to the default node, without an error. Accepted and
+             *     ignored by the community server.
+             */
             preferred_node_id?: string;
             /** @description 4.18 extract only - password for rar and 7z archives. */
             password?: string;
@@ -400,7 +419,7 @@ export interface components {
             src_file?: string;
             /** @description Destination folder URI. */
             dst: string;
-            /** @description Pro only; accepted and ignored. */
+            /** @description As for archives (Pro: the node to run on, falling back silently; community: ignored). */
             preferred_node_id?: string;
         };
         SelectFilesRequest: {

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { loadContract } from '../contract/index.js';
 import { requestValidator } from '../contract/validator.js';
+import type { DriveNode } from '../drive/drive.js';
+import { formatTime } from '../util/time.js';
 import { SnapshotError, type World } from '../world.js';
 import { FaultError, type FaultRegistry, type FaultRuleInput } from './faults.js';
 import type { JournalFilter } from './journal.js';
@@ -246,6 +248,35 @@ export function controlRouter(host: ControlHost): express.Router {
       return minted;
     }),
   );
+
+  router.get(
+    '/drive',
+    route((req) => {
+      const ctx = world(req).ctx;
+      const q = req.query as { user: string; path?: string };
+      const user = /^\d+$/.test(q.user) ? ctx.accounts.userById(Number(q.user)) : ctx.accounts.userByEmail(q.user);
+      if (!user) throw new ControlError(404, `No user ${JSON.stringify(q.user)}.`);
+      const segments = (q.path ?? '/').split('/').filter(Boolean);
+      const node = ctx.drive.stat(user.id, segments);
+      if (!node) throw new ControlError(404, `No object at ${JSON.stringify('/' + segments.join('/'))} in the drive of ${user.email}.`);
+      const describe = (n: DriveNode) => {
+        const policy = n.kind === 'file' ? ctx.policies.byId(n.policyId ?? user.group.policyId) : undefined;
+        return {
+          name: n.name,
+          kind: n.kind,
+          size: n.size,
+          id: ctx.ids.encode('file', n.id), // files and folders alike (type 2)
+          created_at: formatTime(n.createdAt, ctx.site.utcOffsetMinutes),
+          updated_at: formatTime(n.updatedAt, ctx.site.utcOffsetMinutes),
+          ...(policy ? { policy: ctx.policies.dto(policy, ctx.ids) } : {}),
+        };
+      };
+      const children = ctx.drive.children(user.id, segments);
+      return { ...describe(node), ...(children ? { children: children.map(describe) } : {}) };
+    }),
+  );
+
+  router.get('/policies', route((req) => ({ policies: world(req).ctx.policies.all.map((p) => world(req).ctx.policies.dto(p, world(req).ctx.ids)) })));
 
   const contractText = readFileSync(CONTROL_CONTRACT_FILE, 'utf8');
   router.get('/openapi.yaml', (_req, res) => {

@@ -25,7 +25,7 @@ import type { Clock } from '../engine/clock.js';
 export type NodeKind = 'file' | 'folder';
 
 export interface DriveNode {
-  /** Object id (hashid type 2 for files, 3 for folders). */
+  /** Object id (hashid type 2, files and folders alike). */
   readonly id: number;
   readonly kind: NodeKind;
   readonly name: string;

@@ -733,3 +733,29 @@ describe('engine: many waiting tasks', () => {
     expect(engine.store.page(1, 'general', 10).tasks.map((t) => t.status)).toEqual(Array(10).fill('queued'));
   });
 });
+
+describe('engine: progress windows', () => {
+  it('shows a key only in its part of the iteration, growing across that part', async () => {
+    const { clock, engine } = setup([
+      workflow({
+        progressKeys: { '': ['first', 'second'] },
+        steps: {
+          '': async (ctx: Ctx) => {
+            ctx.progress('first', { current: 10, total: 0, window: [0, 0.25] });
+            ctx.progress('second', { current: 100, total: 100, window: [0.25, 1] });
+            return { complete: true, costMs: 4_000 };
+          },
+        },
+      }),
+    ]);
+    const task = engine.create('create_archive', 1, {});
+    await at(clock, PICKUP + 500);
+    expect(engine.progress(task)).toEqual({ first: { total: 0, current: 5, identifier: '' } });
+    await at(clock, PICKUP + 1_000);
+    expect(engine.progress(task)).toEqual({ second: { total: 100, current: 0, identifier: '' } });
+    await at(clock, PICKUP + 2_500);
+    expect(engine.progress(task)).toEqual({ second: { total: 100, current: 50, identifier: '' } });
+    await at(clock, PICKUP + 3_999);
+    expect(engine.progress(task).first).toBeUndefined();
+  });
+});

@@ -162,7 +162,7 @@ export function createEngine<S>(o: EngineOptions<S>): Engine {
   const begin = async (task: Task): Promise<void> => {
     const def = defOf(task);
     const startedAt = clock.now();
-    if (def.usesNode && task.nodeId === undefined) task.nodeId = o.nodeId;
+    if (def.usesNode && task.nodeId === undefined) task.nodeId = task.preferredNodeId ?? o.nodeId;
     transition(task, 'processing', startedAt);
     const it: Iteration = { result: undefined, failure: undefined, reports: new Map() };
     const allowed = def.progressKeys[task.phase] ?? [];

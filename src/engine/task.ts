@@ -54,6 +54,8 @@ export interface Task {
   props: Record<string, unknown>;
   /** The node the task runs on, once allocated. */
   nodeId?: number;
+  /** The node asked for at creation (Pro `preferred_node_id`); allocated instead of the default. */
+  preferredNodeId?: number;
   error?: string;
   errorHistory: string[];
   /** Simulated ms spent processing. */

@@ -22,6 +22,8 @@ export interface SiteSettings {
   utcOffsetMinutes: number;
   /** Versions before 4.18.0 reproduce the 4.0.0 behaviours where the two differ (spec §17). */
   legacy: boolean;
+  /** The cluster's nodes: the master only (a single-node simulator never allocates a slave, spec §8.3). */
+  nodes: ReadonlyArray<{ id: number; name: string; type: 'master' | 'slave' }>;
 }
 
 export interface ServiceContext {

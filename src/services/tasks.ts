@@ -14,13 +14,34 @@ import type { ServiceContext } from './context.js';
 /** The master node's number; its capabilities are create/extract archive and remote download (+ relocate on Pro). */
 export const MASTER_NODE_ID = 1;
 
-export function nodeDto(ctx: ServiceContext): Schemas['Node'] {
+/** A node of the simulated cluster. The simulator runs a single node, the master (spec §8.3). */
+export interface SimNode {
+  id: number;
+  name: string;
+  type: 'master' | 'slave';
+}
+
+export const MASTER_NODE: SimNode = { id: MASTER_NODE_ID, name: 'Master', type: 'master' };
+
+export function nodeDto(ctx: ServiceContext, nodeId = MASTER_NODE_ID): Schemas['Node'] {
+  const node = ctx.site.nodes.find((n) => n.id === nodeId) ?? MASTER_NODE;
   return {
-    id: ctx.ids.encode('node', MASTER_NODE_ID),
-    name: 'Master',
-    type: 'master',
+    id: ctx.ids.encode('node', node.id),
+    name: node.name,
+    type: node.type,
     capabilities: encodeBoolset(ctx.site.edition === 'pro' ? [1, 2, 3, 4] : [1, 2, 3]),
   };
+}
+
+/**
+ * The node a Pro `preferred_node_id` names, when it is a node of the cluster; otherwise (and
+ * always in the community edition, which ignores the field) undefined: the task gets the
+ * default node, as the node pool falls back when its preferred node is not there.
+ */
+export function preferredNode(ctx: ServiceContext, text: string | undefined): number | undefined {
+  if (ctx.site.edition !== 'pro' || !text) return undefined;
+  const id = ctx.ids.decode('node', text);
+  return id !== undefined && ctx.site.nodes.some((n) => n.id === id) ? id : undefined;
 }
 
 /** Map-backed objects go out with sorted keys (spec §1.3). */
@@ -43,7 +64,7 @@ export function taskDto(ctx: ServiceContext, task: Task, fresh = false): Schemas
     status: task.status,
     type: task.type,
   } as Schemas['TaskResponse'];
-  if (!fresh && task.nodeId !== undefined) dto.node = nodeDto(ctx);
+  if (!fresh && task.nodeId !== undefined) dto.node = nodeDto(ctx, task.nodeId);
   dto.summary = task.phase
     ? { phase: task.phase, props: sortedKeys(task.props) as Schemas['TaskSummary']['props'] }
     : { props: sortedKeys(task.props) as Schemas['TaskSummary']['props'] };

@@ -13,7 +13,8 @@ import type { DownloadState } from '../workflows/remote-download.js';
 import type { ImportState } from '../workflows/import.js';
 import type { RelocateState } from '../workflows/relocate.js';
 import type { ServiceContext } from './context.js';
-import { taskDto } from './tasks.js';
+import { preferredNode, taskDto } from './tasks.js';
+import type { Task } from '../engine/task.js';
 
 const Messages = {
   compressNotAllowed: 'Group not allowed to compress files',
@@ -63,6 +64,7 @@ export function createArchive(ctx: ServiceContext, caller: User, body: RequestBo
     { dst: body.dst, failed: 0, src_multiple: body.src },
     state as unknown as Record<string, unknown>,
   );
+  preferNode(ctx, task, body.preferred_node_id);
   return taskDto(ctx, task, true);
 }
 
@@ -84,6 +86,7 @@ export function createExtract(ctx: ServiceContext, caller: User, body: RequestBo
     resumeAt: 0,
   };
   const task = ctx.engine.create('extract_archive', caller.id, { dst: body.dst, src }, state as unknown as Record<string, unknown>);
+  preferNode(ctx, task, body.preferred_node_id);
   return taskDto(ctx, task, true);
 }
 
@@ -112,11 +115,18 @@ export function createDownload(ctx: ServiceContext, caller: User, body: RequestB
       { download: null, dst: body.dst, failed: 0, src, src_str: srcStr },
       state as unknown as Record<string, unknown>,
     );
+    preferNode(ctx, task, body.preferred_node_id);
     return taskDto(ctx, task, true);
   };
   const out = urls.filter((u) => u !== '').map((u) => make('', u));
   if (torrent) out.push(make(file, '', torrent));
   return out;
+}
+
+/** Pro: the task runs on the node `preferred_node_id` names, when the cluster has it. */
+function preferNode(ctx: ServiceContext, task: Task, text: string | undefined): void {
+  const id = preferredNode(ctx, text);
+  if (id !== undefined) task.preferredNodeId = id;
 }
 
 /** The place a URI names in the caller's `my`, which must exist; other cases fail with `msg` and the inherited code. */
@@ -173,7 +183,9 @@ export function createImport(ctx: ServiceContext, _caller: User, body: RequestBo
   const owner = ctx.accounts.userById(userId);
   if (!owner || owner.status !== 'active') throw new ApiError(Code.DBError, 'Failed to get user');
   // The server joins the whole dst, escaped as one segment, to the target user's `my` root.
-  const dst = `cloudreve://${ctx.ids.encode('user', owner.id)}@my/${escapeSegment(body.dst)}`;
+  // "." and ".." clean away to the root, which the server writes without a path.
+  const escaped = escapeSegment(body.dst);
+  const dst = `cloudreve://${ctx.ids.encode('user', owner.id)}@my${escaped === '.' || escaped === '..' ? '' : `/${escaped}`}`;
   const segments = body.dst.split('/').filter((s) => s !== '' && s !== '.');
   const state: ImportState = { dst: { userId: owner.id, segments: cleanSegments(segments) }, policyId: body.policy_id, recursive: body.recursive ?? false };
   const task = ctx.engine.create(
@@ -200,7 +212,7 @@ export function createRelocate(ctx: ServiceContext, caller: User, body: RequestB
   if (body.src.length === 0) throw new ApiError(Code.ParamErr, Messages.noSourceFiles);
   const policyId = ctx.ids.decode('policy', body.dst_policy_id);
   if (policyId === undefined) throw new ApiError(Code.ParamErr, 'unknown policy id');
-  if (!ctx.policies.byId(policyId)) throw new ApiError(Code.ParamErr, 'Storage policy not found');
+  if (!ctx.policies.byId(policyId)) throw new ApiError(Code.ParamErr, 'unknown policy id');
   const state: RelocateState = { policyId };
   const task = ctx.engine.create(
     'relocate',

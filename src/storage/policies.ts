@@ -4,7 +4,7 @@
  * drive knows yet (`<fixtures>/storage/<policy id>/…`, the tree import walks). Policy 1 is the
  * default local policy of a fresh install; without a policies file it is the only one.
  */
-import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { KEEP_FILE } from '../drive/drive.js';
@@ -148,34 +148,45 @@ export interface StorageObject {
 
 /**
  * Lists what a policy's storage holds under `src` (a storage path; `..` cannot climb above the
- * storage root), folders before what they hold, names in byte order. Not recursive: the
- * folder's direct children only (folders included, not entered). Undefined when `src` is no
- * folder of the storage. Symbolic links and `.keep` files are left out. (Storage times are not
- * used: a checkout sets them, so imported files get the time of the import, as runs must repeat.)
+ * storage root, and neither can a symbolic link), folders before what they hold, names in byte
+ * order. Not recursive: the folder's direct children only (folders included, not entered).
+ * A `src` naming a file lists nothing (the walk skips its root). Symbolic links and `.keep`
+ * files are left out. (Storage times are not used: a checkout sets them, so imported files get
+ * the time of the import, as runs must repeat.)
+ * @returns the objects, or the reason the storage cannot be walked there.
  */
-export function listStorage(policy: Policy, src: string, recursive: boolean): StorageObject[] | undefined {
-  if (!policy.storageDir) return undefined;
-  const segments = path.posix.normalize(`/${src}`).split('/').filter((s) => s !== '' && s !== '.' && s !== '..');
-  const root = path.join(policy.storageDir, ...segments);
-  if (root !== policy.storageDir && !root.startsWith(policy.storageDir + path.sep)) return undefined;
-  const info = lstatSync(root, { throwIfNoEntry: false });
-  if (!info?.isDirectory()) return undefined;
-  const out: StorageObject[] = [];
-  const walk = (dir: string, rel: string[]) => {
-    const names = readdirSync(dir).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    for (const name of names) {
-      if (name === KEEP_FILE) continue;
-      const disk = path.join(dir, name);
-      const st = lstatSync(disk);
-      const child = [...rel, name];
-      if (st.isDirectory()) {
-        out.push({ path: child, kind: 'folder', size: 0, disk });
-        if (recursive) walk(disk, child);
-      } else if (st.isFile()) {
-        out.push({ path: child, kind: 'file', size: st.size, disk });
+export function listStorage(policy: Policy, src: string, recursive: boolean): StorageObject[] | { error: string } {
+  const missing = { error: `failed to walk ${JSON.stringify(src)}: no such file or directory` };
+  if (!policy.storageDir) return missing;
+  try {
+    const base = realpathSync(policy.storageDir);
+    const segments = path.posix.normalize(`/${src}`).split('/').filter((s) => s !== '' && s !== '.' && s !== '..');
+    const wanted = path.join(base, ...segments);
+    if (!existsSync(wanted)) return missing;
+    const root = realpathSync(wanted);
+    const inside = (p: string) => p === base || p.startsWith(base + path.sep);
+    if (!inside(root) || root !== wanted) return missing; // a link on the way leads elsewhere
+    if (!statSync(root).isDirectory()) return [];
+    const out: StorageObject[] = [];
+    const walk = (dir: string, rel: string[]) => {
+      const names = readdirSync(dir).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      for (const name of names) {
+        if (name === KEEP_FILE) continue;
+        const disk = path.join(dir, name);
+        const st = lstatSync(disk);
+        const child = [...rel, name];
+        if (st.isDirectory()) {
+          out.push({ path: child, kind: 'folder', size: 0, disk });
+          if (recursive) walk(disk, child);
+        } else if (st.isFile()) {
+          out.push({ path: child, kind: 'file', size: st.size, disk });
+        }
       }
-    }
-  };
-  walk(root, []);
-  return out;
+    };
+    walk(root, []);
+    return out;
+  } catch (err) {
+    // ENOTDIR, ENAMETOOLONG, EACCES, a NUL byte…: the storage cannot be walked there.
+    return { error: `failed to walk ${JSON.stringify(src)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
 }

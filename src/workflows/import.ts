@@ -6,13 +6,13 @@
  * A target that already exists is skipped; any other file that cannot be created counts in
  * `failed` (Δ4.18; always 0 in 4.0.0), and never fails the task.
  */
-import { copyFileSync, constants as fsConstants, linkSync } from 'node:fs';
+import { copyFileSync, constants as fsConstants, linkSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DriveError } from '../drive/drive.js';
 import { isLegalName } from '../drive/uri.js';
 import { costOf } from '../engine/profile.js';
 import { TaskError, type Task } from '../engine/task.js';
-import { listStorage, policyRefuses, type StorageObject } from '../storage/policies.js';
+import { listStorage, policyRefuses, type Policy, type StorageObject } from '../storage/policies.js';
 import { removeWorkDir, workDirOf, type Resolved, type WithWorkDir, type WorkflowServices } from './services.js';
 import type { WorkflowDefinition } from './types.js';
 
@@ -45,7 +45,7 @@ export const importFiles: WorkflowDefinition<WorkflowServices> = {
       const src = task.props.src_str as string;
       if (!policy) throw TaskError.retryable(`failed to list physical files: failed to get policy: storage policy ${state.policyId} not found`);
       const objects = listStorage(policy, src, state.recursive);
-      if (!objects) throw TaskError.retryable(`failed to list physical files: failed to walk ${JSON.stringify(src)}: no such file or directory`);
+      if ('error' in objects) throw TaskError.retryable(`failed to list physical files: ${objects.error}`);
       const n = objects.length;
       progress('indexed', { current: n, total: 0, window: [0, LISTING_SHARE] });
       progress('imported', { current: n, total: n, window: [LISTING_SHARE, 1] });
@@ -64,7 +64,7 @@ export const importFiles: WorkflowDefinition<WorkflowServices> = {
 };
 
 /** Creates the listed objects in the drive; answers how many failed (existing targets are skipped, not failed). */
-function importObjects(services: WorkflowServices, task: Task, state: ImportState, objects: readonly StorageObject[], policy: NonNullable<ReturnType<WorkflowServices['policies']['byId']>>): number {
+function importObjects(services: WorkflowServices, task: Task, state: ImportState, objects: readonly StorageObject[], policy: Policy): number {
   const { userId } = state.dst;
   const owner = services.accounts.userById(userId)!;
   const quota = owner.group.maxStorage;
@@ -82,14 +82,22 @@ function importObjects(services: WorkflowServices, task: Task, state: ImportStat
       if (quota > 0 && services.drive.used(userId) + o.size > quota) throw new DriveError('illegal_path', 'Insufficient capacity');
       services.drive.ensureFolder(userId, target.slice(0, -1));
       const temp = path.join(workDirOf(state, services, task.id), 'import');
+      rmSync(temp, { force: true });
       try {
         linkSync(o.disk, temp);
       } catch {
         copyFileSync(o.disk, temp, fsConstants.COPYFILE_FICLONE);
       }
+      // The storage may have changed since the listing: the rules apply to what is really there.
+      const size = statSync(temp).size;
+      if (policyRefuses(policy, o.path[o.path.length - 1]!, size) || (quota > 0 && services.drive.used(userId) + size > quota)) {
+        rmSync(temp, { force: true });
+        throw new DriveError('illegal_path', 'refused');
+      }
       services.drive.commitFile(userId, target, temp, undefined, policy.id);
-    } catch (err) {
-      if (!(err instanceof DriveError)) throw err;
+    } catch {
+      // Whatever went wrong with this object (a rule, the quota, a file in the way, or the
+      // storage file gone or unreadable since the listing) fails it alone.
       failed += 1;
     }
   }

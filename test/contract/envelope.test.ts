@@ -17,7 +17,6 @@ describe('routing', () => {
     ['GET', `/api/v4/workflow/download/abc`],
     ['DELETE', '/api/v4/workflow/download'],
     ['POST', '/api/v4/workflow/relocate'],
-    ['POST', '/api/v4/workflow/reloacte'],
     ['POST', '/api/v4/workflow/rebuildFtsIndex'],
     ['GET', '/api/v4/Workflow?page_size=10&category=general'],
     ['GET', '/API/V4/site/ping'],
@@ -53,6 +52,9 @@ describe('routing', () => {
     expect(res.body).toEqual({ code: 40001, msg: 'Src cannot be empty' });
     const typo = await request(sim.app).post('/api/v4/workflow/relocate').set('Authorization', access).send({});
     expect(typo.status).toBe(404);
+    const community = testSimulator({ edition: 'community' });
+    const plain = await request(community.app).post('/api/v4/workflow/reloacte').send({});
+    expect([plain.status, plain.headers['content-type'], plain.text]).toEqual([404, 'text/plain', '404 page not found']);
   });
 });
 
@@ -62,7 +64,7 @@ describe('GET /site/ping', () => {
     const res = await request(sim.app).get('/api/v4/site/ping');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
-    expect(res.text).toBe('{"code":0,"data":"4.18.0","msg":""}');
+    expect(res.text).toBe('{"code":0,"data":"4.18.0-pro","msg":""}');
   });
 
   it('appends -pro in the pro edition and reports the configured version', async () => {
@@ -73,7 +75,7 @@ describe('GET /site/ping', () => {
   it('ignores a body and a query', async () => {
     const sim = testSimulator();
     const res = await request(sim.app).get('/api/v4/site/ping?x=1').send('{');
-    expect(res.text).toBe('{"code":0,"data":"4.18.0","msg":""}');
+    expect(res.text).toBe('{"code":0,"data":"4.18.0-pro","msg":""}');
   });
 });
 

@@ -175,7 +175,7 @@ describe('create_archive: the state machine on the clock', () => {
     const sim = testSimulator();
     const alice = await as(sim, 'alice');
     const { data } = await alice.archive(['cloudreve://my/notes.txt'], 'cloudreve://my/n.zip');
-    const node = { id: sim.ids.encode('node', 1), name: 'Master', type: 'master', capabilities: 'Dg==' };
+    const node = { id: sim.ids.encode('node', 1), name: 'Master', type: 'master', capabilities: 'Hg==' }; // Pro (the default): relocate too
     const props = { dst: 'cloudreve://my/n.zip', failed: 0, src_multiple: ['cloudreve://my/notes.txt'] };
     const base = { created_at: '2025-05-20T04:00:00Z', id: data.id, type: 'create_archive' };
     const t0 = Date.parse('2025-05-20T04:00:00Z') / 1000;

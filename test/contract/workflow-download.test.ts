@@ -118,7 +118,7 @@ describe('POST /workflow/download: checks, in the server order', () => {
   });
 
   it('accepts and ignores preferred_node_id in the community edition: the task runs on the master node', async () => {
-    const sim = testSimulator();
+    const sim = testSimulator({ edition: 'community' });
     const alice = await as(sim, 'alice');
     const res = await alice.post('/workflow/download', { src: ['https://e.x/a.bin'], dst: DL, preferred_node_id: 'm9uO' });
     expect(res.body).toMatchObject({ code: 0, data: [{ status: 'queued', type: 'remote_download' }] });

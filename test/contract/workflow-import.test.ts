@@ -221,3 +221,90 @@ describe('import: the walk', () => {
     expect(existsSync(`${sim.dataDir}/worlds/default/drives/esc`)).toBe(false);
   });
 });
+
+describe('import: hostile and changing storage', () => {
+  /** A private copy of the fixtures, for tests that change the storage. */
+  const copyFixtures = () => {
+    const fx = mkdtempSync(path.join(tmpdir(), 'import-fx-'));
+    cpSync('fixtures', fx, { recursive: true });
+    return fx;
+  };
+
+  it('counts files over the target user’s capacity and names no drive accepts in failed', async () => {
+    const fx = copyFixtures();
+    try {
+      writeFileSync(`${fx}/storage/2/backup/a:b.txt`, 'colon'); // ':' is legal on disk, not in a drive
+      writeFileSync(`${fx}/storage/2/backup/large.bin`, Buffer.alloc(20 * 1024 * 1024)); // alice has 16 MiB
+      const sim = testSimulator({ fixtures: fx });
+      const admin = await as(sim, 'admin');
+      const id = (await admin.post('/workflow/import', body(sim, { src: '/backup', dst: '/in', policy_id: 2 }))).body.data.id;
+      await sim.clock.runUntilIdle();
+      expect(await (await as(sim, 'alice')).task(id)).toMatchObject({ status: 'completed', summary: { props: { failed: 2 } } });
+      expect(tree(sim, ALICE, ['in'])).toEqual(['db/', 'db/dump.sql', 'notes.txt']);
+    } finally {
+      rmSync(fx, { recursive: true, force: true });
+    }
+  });
+
+  it('completes with nothing for a src naming a file, and fails retryably for a path through a file', async () => {
+    const sim = testSimulator({ profile: 'fast' });
+    const admin = await as(sim, 'admin');
+    const file = (await admin.post('/workflow/import', body(sim, { src: '/path/to/existing/readme.md', dst: '/f' }))).body.data.id;
+    const through = (await admin.post('/workflow/import', body(sim, { src: '/path/to/existing/readme.md/x' }))).body.data.id;
+    await sim.clock.runUntilIdle();
+    const alice = await as(sim, 'alice');
+    expect(await alice.task(file)).toMatchObject({ status: 'completed', summary: { props: { failed: 0 } } });
+    expect(sim.drive.stat(ALICE, ['f'])).toBeUndefined();
+    expect(await alice.task(through)).toMatchObject({
+      status: 'error',
+      retry_count: 5,
+      error: 'failed to list physical files: failed to walk "/path/to/existing/readme.md/x": no such file or directory',
+    });
+  });
+
+  it('never follows a link out of the storage', async () => {
+    const fx = copyFixtures();
+    const outside = mkdtempSync(path.join(tmpdir(), 'outside-'));
+    try {
+      mkdirSync(`${outside}/inner`);
+      writeFileSync(`${outside}/inner/secret.txt`, 'secret');
+      const { symlinkSync } = await import('node:fs');
+      symlinkSync(outside, `${fx}/storage/1/lnk`);
+      const sim = testSimulator({ fixtures: fx, profile: 'fast' });
+      const admin = await as(sim, 'admin');
+      const inner = (await admin.post('/workflow/import', body(sim, { src: '/lnk/inner', dst: '/x' }))).body.data.id;
+      await admin.post('/workflow/import', body(sim, { src: '/', dst: '/all' }));
+      await sim.clock.runUntilIdle();
+      expect(await (await as(sim, 'alice')).task(inner)).toMatchObject({ status: 'error' });
+      expect(tree(sim, ALICE, ['all']).some((p) => p.includes('secret') || p.startsWith('lnk'))).toBe(false);
+      expect(sim.drive.stat(ALICE, ['x'])).toBeUndefined();
+    } finally {
+      rmSync(fx, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('counts a storage file that disappears between the listing and the import in failed, and imports the rest', async () => {
+    const fx = copyFixtures();
+    try {
+      const sim = testSimulator({ fixtures: fx });
+      const admin = await as(sim, 'admin');
+      const id = (await admin.post('/workflow/import', body(sim, { dst: '/r' }))).body.data.id;
+      await sim.clock.advance(2_100); // listed; the files land when the iteration ends
+      rmSync(`${fx}/storage/1/path/to/existing/report.csv`);
+      await sim.clock.runUntilIdle();
+      expect(await (await as(sim, 'alice')).task(id)).toMatchObject({ status: 'completed', summary: { props: { failed: 1 } } });
+      expect(tree(sim, ALICE, ['r'])).toEqual(IMPORTED.filter((p) => p !== 'report.csv'));
+    } finally {
+      rmSync(fx, { recursive: true, force: true });
+    }
+  });
+
+  it('writes dst "." and ".." as the root, which the server writes without a path', async () => {
+    const sim = testSimulator();
+    const admin = await as(sim, 'admin');
+    for (const dst of ['.', '..']) {
+      expect((await admin.post('/workflow/import', body(sim, { dst }))).body.data.summary.props.dst).toBe(`cloudreve://${sim.ids.encode('user', ALICE)}@my`);
+    }
+  });
+});

@@ -18,7 +18,7 @@ import { ALICE, archiveProps, cid, ctl, LIST, masterNode, NAMESPACE_HEADER, STAR
 
 const NOTES = ['cloudreve://my/notes.txt'];
 const PING = '/api/v4/site/ping';
-const PING_TEXT = '{"code":0,"data":"4.18.0","msg":""}';
+const PING_TEXT = '{"code":0,"data":"4.18.0-pro","msg":""}';
 
 /** A GET over a real socket with node:http, reporting what arrived even when the connection is cut. */
 function rawGet(url: string): Promise<{ status?: number; headers: http.IncomingHttpHeaders; body: string; complete: boolean; error?: string }> {
@@ -108,7 +108,7 @@ describe('envelope faults', () => {
     await ctl(sim).fault({ namespace: 'default', request: { path: PING }, envelope: { code: 50002, msg: 'in default' } });
     const ping = async (ns?: string) => (await (ns ? request(sim.app).get(PING).set(NAMESPACE_HEADER, ns) : request(sim.app).get(PING))).body;
     expect(await ping('a')).toEqual({ code: 50001, msg: 'in a', correlation_id: cid });
-    expect(await ping('b')).toEqual({ code: 0, data: '4.18.0', msg: '' });
+    expect(await ping('b')).toEqual({ code: 0, data: '4.18.0-pro', msg: '' });
     expect(await ping()).toEqual({ code: 50002, msg: 'in default', correlation_id: cid });
   });
 

@@ -42,7 +42,7 @@ export function clockBody(over: Partial<Record<string, unknown>> = {}) {
 }
 
 /** The master node object of a listed task. */
-export const masterNode = (sim: Simulator) => ({ id: sim.ids.encode('node', 1), name: 'Master', type: 'master', capabilities: 'Dg==' });
+export const masterNode = (sim: Simulator) => ({ id: sim.ids.encode('node', 1), name: 'Master', type: 'master', capabilities: 'Hg==' }); // Pro (the default) adds relocate
 
 /** The props of an archive task of `src` into `dst`. */
 export const archiveProps = (src: string[], dst: string) => ({ dst, failed: 0, src_multiple: src });

@@ -63,7 +63,7 @@ describe('journal entries', () => {
         body: null,
         status: 200,
         code: 0,
-        response: { code: 0, data: '4.18.0', msg: '' },
+        response: { code: 0, data: '4.18.0-pro', msg: '' },
       },
     ]);
   });

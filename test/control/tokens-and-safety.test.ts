@@ -99,7 +99,7 @@ describe('the control token', () => {
 
   it('leaves the Cloudreve API alone: no control token is needed, and user tokens work as before', async () => {
     const sim = testSimulator({ controlToken: 's3cret' });
-    expect((await request(sim.app).get(PING)).text).toBe('{"code":0,"data":"4.18.0","msg":""}');
+    expect((await request(sim.app).get(PING)).text).toBe('{"code":0,"data":"4.18.0-pro","msg":""}');
     const signIn = await request(sim.app).post('/api/v4/session/token').send({ email: ACCOUNTS.alice.email, password: ACCOUNTS.alice.password });
     expect(signIn.body.code).toBe(0);
     expect((await listWith(sim, signIn.body.data.token.access_token)).body).toEqual(EMPTY_LIST);
@@ -173,8 +173,8 @@ describe('the API’s wire behaviour without faults', () => {
     const before = await probe();
     expect(before[0]).toEqual({
       status: 200,
-      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'private, no-cache', 'content-length': '35', connection: 'close' },
-      text: '{"code":0,"data":"4.18.0","msg":""}',
+      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'private, no-cache', 'content-length': '39', connection: 'close' },
+      text: '{"code":0,"data":"4.18.0-pro","msg":""}',
     });
 
     await ctl(sim).get('/clock');
