@@ -86,6 +86,8 @@ export async function as(sim: Simulator, who: AccountName) {
     post: (path: string, body: unknown) => app.post(`/api/v4${path}`).set('Authorization', auth).send(body as object),
     patch: (path: string, body: unknown) => app.patch(`/api/v4${path}`).set('Authorization', auth).send(body as object),
     delete: (path: string) => app.delete(`/api/v4${path}`).set('Authorization', auth),
+    /** POST with a body sent exactly as written (a doc page's example, say). */
+    postText: (path: string, text: string) => app.post(`/api/v4${path}`).set('Authorization', auth).set('Content-Type', 'application/json').send(text),
     /** GET /workflow, returning `data` (asserting code 0). */
     async list(category: 'general' | 'downloading' | 'downloaded', pageSize = 10, token?: string) {
       const q = `?page_size=${pageSize}&category=${category}${token === undefined ? '' : `&next_page_token=${encodeURIComponent(token)}`}`;

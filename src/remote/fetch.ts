@@ -13,17 +13,22 @@ import { globMatch } from '../control/glob.js';
 /** Hosts fetched for real unless told otherwise: loopback only. */
 export const DEFAULT_FETCH_ALLOW: readonly string[] = ['127.0.0.1', 'localhost', '::1'];
 
-/** Whether a URL is to be fetched for real: http(s) and a host matching one of the patterns (`*` globs). */
-export function fetchAllowed(url: string, patterns: readonly string[]): boolean {
+/** The host of an http(s) URL (IPv6 without brackets), or undefined for anything else. */
+function httpHost(url: string): string | undefined {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    return false;
+    return undefined;
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  return patterns.some((p) => globMatch(p, host));
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+  return u.hostname.replace(/^\[|\]$/g, '');
+}
+
+/** Whether a URL is to be fetched for real: http(s) and a host matching one of the patterns (`*` globs). */
+export function fetchAllowed(url: string, patterns: readonly string[]): boolean {
+  const host = httpHost(url);
+  return host !== undefined && patterns.some((p) => globMatch(p, host));
 }
 
 /** Addresses of the server's own networks: loopback, private, shared, link-local, unspecified. */
@@ -57,14 +62,8 @@ const INTERNAL = (() => {
  * included). Host names are not resolved: the simulator never looks them up.
  */
 export function internalTarget(url: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return undefined;
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
-  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const host = httpHost(url)?.toLowerCase();
+  if (host === undefined) return undefined;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host)?.[1] ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host)?.slice(1);
   const v4 = typeof mapped === 'string' ? mapped : mapped ? hexPairToV4(mapped[0]!, mapped[1]!) : undefined;
   const internal =

@@ -68,7 +68,7 @@ describe('POST /workflow/import: checks, in the server order', () => {
     const sim = testSimulator();
     const admin = await as(sim, 'admin');
     const seed = '{\n    "src": "/path/to/existing",\n    "dst": "/",\n    "extract_media_meta": false,\n    "user_id": "lpua",\n    "recursive": true,\n    "policy_id": 1\n}';
-    const send = (text: string) => admin.post('/workflow/import', undefined).set('Content-Type', 'application/json').send(text);
+    const send = (text: string) => admin.postText('/workflow/import', text);
     expect((await send(seed)).body).toEqual({ code: 40001, msg: 'Invalid user id', correlation_id: cid });
     const alice = sim.ids.encode('user', ALICE);
     const res = await send(seed.replace('"lpua"', JSON.stringify(alice)));

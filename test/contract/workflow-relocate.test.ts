@@ -58,7 +58,7 @@ describe('POST /workflow/reloacte: editions and checks', () => {
     const sim = testSimulator();
     const admin = await as(sim, 'admin');
     const seed = '{\n    "src": [\n        "cloudreve://my/1/test_folder",\n        "cloudreve://my/1/cloudreve.exe"\n    ],\n    "dst_policy_id": "J7uV"\n}';
-    const send = (text: string) => admin.post('/workflow/reloacte', undefined).set('Content-Type', 'application/json').send(text);
+    const send = (text: string) => admin.postText('/workflow/reloacte', text);
     expect((await send(seed)).body).toEqual({ code: 40001, msg: 'unknown policy id', correlation_id: cid });
     const policy = sim.ids.encode('policy', 2);
     const res = await send(seed.replace('"J7uV"', JSON.stringify(policy)));
