@@ -39,6 +39,8 @@ Options (each also read from the environment variable shown):
   --wait-for-seeding    the download node waits for torrents to stop seeding   CLOUDREVE_SIM_WAIT_FOR_SEEDING (site.yaml)
   --control-token <t>   require "Authorization: Bearer <t>" on /__sim     CLOUDREVE_SIM_CONTROL_TOKEN
   --no-control          do not serve the control plane (/__sim)            CLOUDREVE_SIM_NO_CONTROL
+  --web <dir>           serve a built web frontend (with index.html) on the API's origin   CLOUDREVE_SIM_WEB
+  --cors <origins>      comma-separated origins (or *) allowed to call /api/v4 from a browser   CLOUDREVE_SIM_CORS
   --log-level <level>   ${LOG_LEVELS.join(' | ')}   CLOUDREVE_SIM_LOG_LEVEL (info)
   -h, --help            show this help
 `;
@@ -72,6 +74,8 @@ const FLAGS = {
   'wait-for-seeding': { type: 'boolean' },
   'control-token': { type: 'string' },
   'no-control': { type: 'boolean' },
+  web: { type: 'string' },
+  cors: { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -138,6 +142,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (allow !== undefined) options.fetchAllow = allow.split(',').map((h) => h.trim()).filter(Boolean);
   set('waitForSeeding', bool('wait-for-seeding'));
   set('controlToken', get('control-token'));
+  set('web', get('web'));
+  const cors = get('cors');
+  if (cors !== undefined) options.cors = cors.split(',').map((o) => o.trim()).filter(Boolean);
   set('jwtSecret', get('jwt-secret'));
   set('accessTokenTtl', num('access-ttl', true));
   set('refreshTokenTtl', num('refresh-ttl', true));
@@ -159,6 +166,9 @@ export function banner(sim: Simulator, url: string): string {
     sim.options.control
       ? `  Control:    ${url}/__sim  (contract: ${url}/__sim/openapi.yaml${sim.options.controlToken ? '; needs the control token' : ''})`
       : '  Control:    off',
+    ...(sim.options.web ? [`  Web UI:     ${url}/  (from ${sim.options.web})`] : []),
+    ...(sim.options.control ? [`  Dashboard:  ${url}/__sim/ui${sim.options.controlToken ? '?token=<control token>' : ''}`] : []),
+    ...(sim.options.cors ? [`  CORS:       ${sim.options.cors.join(', ')}`] : []),
     `  Data:       ${sim.dataDir}`,
     '',
   ].join('\n');

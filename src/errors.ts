@@ -14,6 +14,7 @@ export const Code = {
   NotFound: 404,
   ParamErr: 40001,
   ObjectExist: 40004,
+  SignExpired: 40005,
   GroupNotAllowed: 40007,
   BatchSizeExceeded: 40015,
   ParentNotExist: 40016,
@@ -21,6 +22,7 @@ export const Code = {
   UserNotActivated: 40018,
   FeatureNotEnabled: 40019,
   CredentialInvalid: 40020,
+  UserNotFound: 40021,
   IncorrectOtp: 40022,
   CaptchaError: 40026,
   CreateTaskError: 40048,
@@ -28,6 +30,9 @@ export const Code = {
   InsufficientCapacity: 40051,
   IllegalObjectName: 40052,
   LockConflict: 40073,
+  InvalidSign: 40071,
+  BatchLimitExceeded: 40074,
+  EntityNotExist: 40077,
   InvalidPassword: 40080,
   BatchOperationFailed: 40081,
   OwnerOnly: 40082,
@@ -65,6 +70,8 @@ export interface ApiErrorOptions {
   correlationId?: boolean;
   /** Raw internal text, sent as `error` only in debug mode. */
   detail?: string;
+  /** The failed items of a batch (40081), keyed by item, in order; each renders as a nested envelope. */
+  aggregated?: ReadonlyArray<readonly [string, ApiError]>;
 }
 
 export class ApiError extends Error {
@@ -73,6 +80,7 @@ export class ApiError extends Error {
   readonly data: unknown;
   readonly withCorrelationId: boolean;
   readonly detail: string | undefined;
+  readonly aggregated: ReadonlyArray<readonly [string, ApiError]> | undefined;
 
   constructor(code: number, msg: string, data?: unknown, options: ApiErrorOptions = {}) {
     super(msg, options.cause === undefined ? undefined : { cause: options.cause });
@@ -80,6 +88,7 @@ export class ApiError extends Error {
     this.data = data;
     this.withCorrelationId = options.correlationId ?? true;
     this.detail = options.detail;
+    this.aggregated = options.aggregated;
   }
 
   /** A request-binding failure: code 40001, no correlation id. */

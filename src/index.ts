@@ -14,6 +14,7 @@ export type { FaultRule, FaultRuleInput, RequestMatch, TaskMatch } from './contr
 export type { SimEvent, SimEventType } from './control/events.js';
 export type { Journal, JournalEntry, JournalFilter, JournalStats } from './control/journal.js';
 export type { MintedToken } from './control/routes.js';
+export type { SimTaskInfo } from './control/tasks.js';
 export type { ProfileName, ProfileOption, TimingProfile } from './engine/profile.js';
 export type { Drive, DriveNode } from './drive/drive.js';
 export type { SnapshotInfo } from './world.js';

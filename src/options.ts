@@ -4,7 +4,7 @@
  * value at fault and the allowed ones.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -13,6 +13,7 @@ import { CLOCK_MODES, type ClockMode } from './engine/clock.js';
 import { resolveProfile, type ProfileOption, type TimingProfile } from './engine/profile.js';
 import { DEFAULT_FETCH_ALLOW } from './remote/fetch.js';
 import type { Edition } from './services/context.js';
+import { resolveSiteConfig, type SiteConfigInput, type SiteConfigSettings } from './site-config.js';
 import { parseUtcOffset } from './util/time.js';
 
 /** The fixtures bundled with the package. */
@@ -65,12 +66,20 @@ export interface SimulatorOptions {
   fetchAllow?: string[];
   /** The download node waits for torrents to stop seeding before their tasks complete. Default from site.yaml (false). */
   waitForSeeding?: boolean;
+  /** File listings page by cursor (`next_token`); false pages by number with `total_items`. Default from site.yaml (true). */
+  cursorPagination?: boolean;
   /** Serve the control plane under /__sim. Default true. */
   control?: boolean;
   /** When set, /__sim needs `Authorization: Bearer <controlToken>`. */
   controlToken?: string;
   /** A YAML file whose `faults` list is installed at start. */
   scenario?: string;
+  /** Settings of GET /site/config/<section>, per section and key (wire names), over `site_config` of site.yaml. */
+  siteConfig?: SiteConfigInput;
+  /** A built web frontend (a folder holding `index.html`) to serve on the API's origin, with an SPA fallback. */
+  web?: string;
+  /** Origins allowed to call /api/v4 from a browser (CORS), `*` for any; a string may list several, comma-separated. Default: none. */
+  cors?: string | string[];
   /** A pino logger to use, or the level of the simulator's own logger. Default level `silent`. */
   logger?: Logger;
   logLevel?: LogLevel;
@@ -102,8 +111,15 @@ export interface ResolvedOptions {
   control: boolean;
   fetchAllow: readonly string[];
   waitForSeeding: boolean;
+  cursorPagination: boolean;
   controlToken: string | undefined;
   scenario: string | undefined;
+  /** What GET /site/config/<section> reports: defaults, then site.yaml, then the option. */
+  siteConfig: SiteConfigSettings;
+  /** Absolute path of the web frontend to serve, or undefined. */
+  web: string | undefined;
+  /** Allowed CORS origins (`*` = any), or undefined when CORS is off. */
+  cors: readonly string[] | undefined;
 }
 
 interface SiteFile {
@@ -113,6 +129,8 @@ interface SiteFile {
   access_token_ttl?: number;
   refresh_token_ttl?: number;
   wait_for_seeding?: boolean;
+  use_cursor_pagination?: boolean;
+  site_config?: unknown;
 }
 
 function invalid(name: string, value: unknown, fix: string): never {
@@ -139,6 +157,41 @@ function readSite(file: string): SiteFile {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new TypeError(`Failed to read site settings ${file}: ${(err as Error).message}`);
   }
+}
+
+/** The web folder, resolved: it must exist and hold an index.html. */
+function webFolder(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const fix = 'Use a folder holding a built web frontend (with index.html).';
+  if (typeof value !== 'string' || value === '') invalid('web', value, fix);
+  const dir = path.resolve(value);
+  const isDir = statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  if (!isDir || !(statSync(path.join(dir, 'index.html'), { throwIfNoEntry: false })?.isFile() ?? false)) invalid('web', value, fix);
+  return dir;
+}
+
+/** CORS origins: `*` or `scheme://host[:port]`, normalized as a browser sends them in `Origin`. */
+function corsOrigins(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  const fix = 'Use "*" or origins like "http://localhost:5173", comma-separated.';
+  const list = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? (value as unknown[]) : invalid('cors', value, fix);
+  const origins = list.map((entry): string => {
+    if (typeof entry !== 'string') return invalid('cors', value, fix);
+    const text = entry.trim();
+    if (text === '' || text === '*') return text;
+    let url: URL | undefined;
+    try {
+      url = new URL(text);
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.origin === 'null' || url.pathname !== '/' || url.search || url.hash || url.username) {
+      return invalid('cors', text, fix);
+    }
+    return url.origin;
+  });
+  const out = [...new Set(origins.filter(Boolean))];
+  return out.length > 0 ? out : undefined;
 }
 
 /** Applies defaults and checks every option; throws a TypeError naming the first bad one. */
@@ -212,7 +265,17 @@ export function resolveOptions(o: SimulatorOptions = {}): ResolvedOptions {
       const v = o.waitForSeeding ?? site.wait_for_seeding ?? false;
       return typeof v === 'boolean' ? v : invalid('waitForSeeding', v, 'Use true or false.');
     })(),
+    cursorPagination: (() => {
+      const v = o.cursorPagination ?? site.use_cursor_pagination ?? true;
+      return typeof v === 'boolean' ? v : invalid('cursorPagination', v, 'Use true or false.');
+    })(),
     controlToken: o.controlToken === undefined || o.controlToken === '' ? undefined : o.controlToken,
     scenario: o.scenario === undefined ? undefined : path.resolve(o.scenario),
+    web: webFolder(o.web),
+    cors: corsOrigins(o.cors),
+    siteConfig: resolveSiteConfig([
+      { source: `site settings ${path.join(fixtures, 'site.yaml')}`, root: 'site_config', value: site.site_config },
+      { source: 'option', root: 'siteConfig', value: o.siteConfig },
+    ]),
   };
 }

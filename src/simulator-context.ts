@@ -12,6 +12,7 @@ import { createEngine, type EngineOptions, type TasksSnapshot } from './engine/e
 import type { ResolvedOptions } from './options.js';
 import type { ServiceContext } from './services/context.js';
 import { MASTER_NODE_ID, MASTER_NODE } from './services/tasks.js';
+import { createUrlSigner } from './services/signer.js';
 import { createTokenService } from './services/tokens.js';
 import { createIdCodec } from './util/ids.js';
 import { createRandom } from './util/random.js';
@@ -59,6 +60,8 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     });
   const ids = createIdCodec(options.hashSalt);
   const random = createRandom(options.seed);
+  // Drawn first, so a seeded world always gets the same one.
+  const instanceId = random.uuid();
   const accounts = loadAccounts(options.accountsFile, clock.now());
   const drive = createDrive({
     dataDir,
@@ -110,12 +113,16 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
       utcOffsetMinutes: options.utcOffsetMinutes,
       legacy,
       nodes: [MASTER_NODE],
+      instanceId,
+      config: options.siteConfig,
+      cursorPagination: options.cursorPagination,
     },
     revokedSessions: new Set(extras.restore?.revokedSessions ?? []),
     drive,
     engine,
     downloader: services.downloader,
     policies,
+    signer: createUrlSigner(random),
   };
 }
 

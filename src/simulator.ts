@@ -19,10 +19,12 @@ import { createFaultRegistry, DEFAULT_NAMESPACE, FaultError, type FaultRule, typ
 import type { Journal } from './control/journal.js';
 import { journal as journalMiddleware, NamespaceError, requestFaults, selectWorld } from './control/middleware.js';
 import { controlRouter, type MintedToken } from './control/routes.js';
+import { worldTasks, type SimTaskInfo } from './control/tasks.js';
 import type { Drive } from './drive/drive.js';
 import type { Policies } from './storage/policies.js';
 import type { Clock } from './engine/clock.js';
 import { createHttpApp } from './http/app.js';
+import { corsMiddleware, webRouter } from './http/web.js';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.js';
 import { tokenDto } from './services/session.js';
 import type { IdCodec } from './util/ids.js';
@@ -43,6 +45,8 @@ export interface SimNamespace {
   readonly journal: Journal;
   /** Task events from now on; ends when `signal` aborts or the loop breaks. */
   events(signal?: AbortSignal): AsyncIterableIterator<SimEvent>;
+  /** Every task of the world, all users, newest first (what GET /__sim/tasks answers). */
+  tasks(limit?: number): SimTaskInfo[];
   /** Back to the fixtures: accounts, drive, tasks, ids, clock and journal (fault rules stay). */
   reset(): void;
   /** A token pair for any account, whatever its status, without signing in. */
@@ -192,6 +196,7 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
       return world().journal;
     },
     events: (signal) => world().events.stream(signal),
+    tasks: (limit) => worldTasks(world(), limit),
     reset: () => world().reset(),
     snapshot: (file) => world().snapshot(file),
     restore: (file) => world().restore(file),
@@ -214,6 +219,8 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
     debug: options.debug,
     bodyLimit: options.bodyLimit,
     logger,
+    ...(options.cors ? { cors: corsMiddleware(options.cors) } : {}),
+    ...(options.web ? { fallback: webRouter(options.web, options.siteConfig.basic.title) } : {}),
   });
 
   let server: Server | undefined;
@@ -240,6 +247,7 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
       namespaces: () => [...worlds.keys()],
       dropNamespace: drop,
       events: defaultHandle.events,
+      tasks: defaultHandle.tasks,
       reset: defaultHandle.reset,
       snapshot: defaultHandle.snapshot,
       restore: defaultHandle.restore,

@@ -1,7 +1,10 @@
 /**
  * The cloudreve-sim command line: flags, environment variables, help, banner, serving.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { banner, HELP, main, parseCli } from '../src/cli.js';
 import { testSimulator } from './helpers.js';
 
@@ -21,7 +24,7 @@ describe('parseCli', () => {
       '--seed', 's', '--strict', '--clock', 'virtual', '--speed', '2.5', '--profile', 'fast', '--edition', 'community',
       '--hash-salt', 'salt', '--jwt-secret', 'k', '--access-ttl', '600', '--refresh-ttl', '7200', '--debug', '--log-level', 'warn',
       '--scenario', 'faults.yaml', '--control-token', 'ct', '--no-control', '--fetch-allow', 'example.org, *.test',
-      '--wait-for-seeding',
+      '--wait-for-seeding', '--web', 'dist', '--cors', 'http://localhost:5173, https://ui.test',
     ];
     expect(parseCli(argv, {})).toEqual({
       help: false,
@@ -31,16 +34,20 @@ describe('parseCli', () => {
         clock: 'virtual', edition: 'community', logLevel: 'warn', strict: true, debug: true, control: false,
         scenario: 'faults.yaml', controlToken: 'ct', fetchAllow: ['example.org', '*.test'], waitForSeeding: true,
         fixtures: 'fx', accounts: 'a.yaml', dataDir: 'data', seed: 's', speed: 2.5, profile: 'fast', hashSalt: 'salt', jwtSecret: 'k',
-        accessTokenTtl: 600, refreshTokenTtl: 7200,
+        accessTokenTtl: 600, refreshTokenTtl: 7200, web: 'dist', cors: ['http://localhost:5173', 'https://ui.test'],
       },
     });
   });
 
   it('falls back to CLOUDREVE_SIM_* environment variables, flags winning', () => {
-    const env = { CLOUDREVE_SIM_PORT: '9000', CLOUDREVE_SIM_CLOCK: 'virtual', CLOUDREVE_SIM_STRICT: 'true', CLOUDREVE_SIM_SEED: 'e', CLOUDREVE_SIM_DATA_DIR: 'd', CLOUDREVE_SIM_WAIT_FOR_SEEDING: '1' };
+    const env = {
+      CLOUDREVE_SIM_PORT: '9000', CLOUDREVE_SIM_CLOCK: 'virtual', CLOUDREVE_SIM_STRICT: 'true', CLOUDREVE_SIM_SEED: 'e', CLOUDREVE_SIM_DATA_DIR: 'd',
+      CLOUDREVE_SIM_WAIT_FOR_SEEDING: '1', CLOUDREVE_SIM_WEB: 'web/dist', CLOUDREVE_SIM_CORS: '*',
+    };
     const config = parseCli(['--port', '9001'], env);
     expect(config.port).toBe(9001);
-    expect(config.options).toMatchObject({ clock: 'virtual', strict: true, seed: 'e', dataDir: 'd', waitForSeeding: true });
+    expect(config.options).toMatchObject({ clock: 'virtual', strict: true, seed: 'e', dataDir: 'd', waitForSeeding: true, web: 'web/dist', cors: ['*'] });
+    expect(parseCli(['--web', 'other', '--cors', 'http://a.test'], env).options).toMatchObject({ web: 'other', cors: ['http://a.test'] });
   });
 
   it.each([
@@ -67,7 +74,7 @@ describe('main', () => {
     const sim = await main(['--help'], {}, { write: (s: string) => (out += s) } as never);
     expect(sim).toBeUndefined();
     expect(out).toBe(HELP);
-    for (const flag of ['--port', '--host', '--fixtures', '--data-dir', '--seed', '--strict', '--clock', '--speed', '--help']) {
+    for (const flag of ['--port', '--host', '--fixtures', '--data-dir', '--seed', '--strict', '--clock', '--speed', '--web', '--cors', '--help']) {
       expect(HELP).toContain(flag);
     }
   });
@@ -94,6 +101,21 @@ describe('main', () => {
 });
 
 describe('banner', () => {
+  it('names the dashboard, and the web UI and CORS origins when they are on', () => {
+    const web = mkdtempSync(path.join(tmpdir(), 'sim-web-'));
+    writeFileSync(path.join(web, 'index.html'), '<title>{siteName}</title>');
+    onTestFinished(() => rmSync(web, { recursive: true, force: true }));
+    const sim = testSimulator({ web, cors: 'http://localhost:5173', controlToken: 't' });
+    const text = banner(sim, 'http://127.0.0.1:5212');
+    expect(text).toContain(`  Web UI:     http://127.0.0.1:5212/  (from ${sim.options.web})\n`);
+    expect(text).toContain('  Dashboard:  http://127.0.0.1:5212/__sim/ui?token=<control token>\n');
+    expect(text).toContain('  CORS:       http://localhost:5173\n');
+    const plain = banner(testSimulator(), 'http://127.0.0.1:5212');
+    expect(plain).toContain('  Dashboard:  http://127.0.0.1:5212/__sim/ui\n');
+    expect(plain).not.toContain('Web UI:');
+    expect(plain).not.toContain('CORS:');
+  });
+
   it('lists only accounts that can sign in', () => {
     const sim = testSimulator();
     const text = banner(sim, 'http://127.0.0.1:5212');

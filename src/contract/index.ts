@@ -116,5 +116,5 @@ export function resolveRef<T>(doc: OpenApiDocument, node: T | { $ref: string }):
   return cur as T;
 }
 
-export const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+export const HTTP_METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];

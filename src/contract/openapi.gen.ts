@@ -25,6 +25,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/site/config/{section}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Site settings for the client, one section at a time
+         * @description No login is needed. Sections `basic`, `login`, `explorer`, `thumb`, `emojis` and
+         *     `app`; **any other section answers like `basic`** (the web UI asks for `vas` and gets
+         *     `basic`), never an error. `data` is built from one struct: keys come in the order of
+         *     the section's schema and are omitted when false, empty or zero, except `basic.user`
+         *     and `basic.custom_html`, which are always present.
+         *
+         *     `basic.user` is the caller as a User object when a valid access token is sent (the UI
+         *     replaces its stored user with it), otherwise the anonymous pseudo-user. `themes`,
+         *     `icons` and `emoji_preset` are JSON **strings**, not objects.
+         *
+         *     Server: the values are the site's settings. Simulator: the values of a fresh install
+         *     where the docs give them; `themes`, `icons`, `emoji_preset` and `file_viewers` are the
+         *     simulator's own small defaults, and `login.authn` is false by default (the simulator
+         *     has no passkey routes). All of them come from `site.yaml` (`site_config`).
+         */
+        get: operations["getSiteConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/session/token": {
         parameters: {
             query?: never;
@@ -69,6 +102,291 @@ export interface paths {
          *     "Invalid token type" like on every other route.
          */
         post: operations["refreshToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/session/prepare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which sign-in methods an account has
+         * @description No login is needed. The email is matched case-insensitively; an unknown email →
+         *     `{"code":404,"msg":"User not found"}` with `correlation_id` (the UI then offers
+         *     sign-up). The account's status is not checked here: banned or inactive accounts fail
+         *     later, at `POST /session/token`. Both keys are always present, in this order.
+         */
+        get: operations["prepareLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/user/capacity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's storage quota and usage
+         * @description `total` is the group's `max_storage`, `used` the bytes of the caller's files (it rises
+         *     when an upload session reserves its size and falls on permanent deletion). `used` may
+         *     exceed `total`. Exactly these two keys, in this order.
+         */
+        get: operations["getUserCapacity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/user/avatar/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A user's avatar image
+         * @description No login is needed (the UI loads it as a plain `<img>`). Checks in order: `id` must
+         *     decode to a user hashid (→ 40001 "Failed to parse object ID"), then the query binding
+         *     (`nocache` not a boolean → "Parameter error"), then an unknown user → `{"code":40021,
+         *     "msg":""}` with `correlation_id`. A user without an avatar gets **HTTP 404 with an
+         *     empty body** (the UI falls back to initials); past the user check,
+         *     `Cache-Control: public, max-age=86400` replaces `private, no-cache` unless
+         *     `nocache=true`.
+         *
+         *     Server: a Gravatar avatar answers 302 to the Gravatar server and an uploaded one the
+         *     PNG. Simulator: accounts have no avatars, so a known user always gets the 404.
+         */
+        get: operations["getUserAvatar"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a folder
+         * @description No login guard: an anonymous caller reaches the file system, which refuses `my`,
+         *     `trash` and `shared_with_me` with 401 "Login required". Checks after binding, in
+         *     order: `uri` does not parse → 40001 "unknown uri"; an unknown file system → -1;
+         *     another user's `my` → 403 "Permission denied" (admins included); a `my` id part that
+         *     is not a user hashid, a missing segment, a file, a trash item or anything below
+         *     `shared_with_me` → 40016 "Path not exist"; a `share` URI → 404 "Shared file does not
+         *     exist" (shares are not simulated); a bad `next_page_token` → -1.
+         *
+         *     Folders come before files; each group is sorted by `order_by` (`name` in byte order,
+         *     `size`, `updated_at`, `created_at`; empty or anything else → by id, i.e. creation
+         *     order), ties broken by id in the same direction. Cursor pagination by default
+         *     (`next_token` only when more items follow, `page` ignored and always 0); with the
+         *     site setting `use_cursor_pagination: false` pages are numbered from 0 and
+         *     `total_items` is sent instead. The listing's `parent` and every child always belong
+         *     to the folder asked for. A URI with a query part (a search) answers an empty list.
+         *
+         *     Server: the JSON answer is sent even when the client asks for `text/event-stream`.
+         *     Simulator: the trash and `shared_with_me` roots are always empty (nothing can be
+         *     deleted or shared yet).
+         */
+        get: operations["listFiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/file/create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a file or a folder
+         * @description No login guard (anonymous → 401 "Login required" from the file system). Checks after
+         *     binding, in order: `uri` does not parse → 40001 "unknown uri"; `metadata` keys must be
+         *     `<category>:<name>` with a known category (`sys`, `dav`, `thumb`, `customize`, `tag`,
+         *     `props`) → 40001 "Invalid metadata key", and `sys:` keys are limited to
+         *     `sys:shared_owner` (a user hashid) and `sys:shared_redirect` (a `share` URI) → 40001
+         *     "Invalid metadata patch"; a file system that cannot create (`trash`, `share`,
+         *     `shared_with_me`) → 403 "Not supported action"; an unknown file system → -1; another
+         *     user's `my` → 403 "Permission denied"; the target exists → the existing object (code
+         *     0), or 40004 "Object existed" when `err_on_conflict` is true or its type differs (the
+         *     root counts as an existing folder). Then each missing segment is created in turn,
+         *     intermediate folders included: a segment below a file → 403 "Not supported action";
+         *     an illegal name (empty, over 255 bytes, one of `\ / : * ? " < > |`, `.` or `..`) →
+         *     40052 "Invalid object name"; for a file, the storage policy's extension and name
+         *     rules → 40052. Folders created before a failure stay.
+         *
+         *     The answer is the created (or existing) object with `metadata: null`; a new file has
+         *     no content, so its `primary_entity` is the hashid of `[0, 8]`.
+         */
+        post: operations["createFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/file/info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One file or folder
+         * @description No login guard. Checks after binding, in order: `id` given and `uri` empty — not a
+         *     file hashid → 40001 "unknown file id", otherwise the object's URI in its owner's view
+         *     is used (an id naming nothing → 40016); `uri` still empty → 40001 "uri is required"
+         *     (with `correlation_id`: a service error, not a binding one); `uri` does not parse →
+         *     40001 "unknown uri"; unknown file system → -1; resolution (401, 403 "Permission
+         *     denied", 40016 "Path not exist"); a file-system root → 403 "Not supported action"
+         *     (clients read roots from a listing's `parent`).
+         */
+        get: operations["getFileInfo"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/file/url": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Download URLs of files
+         * @description No login guard. Checks after binding, in order: more than 3000 URIs → 40074
+         *     "Maximum allowed batch size: 3000"; any URI that does not parse → 40001 "unknown
+         *     uri"; then each URI on its own, failures aggregated (40081 with `aggregated_error`
+         *     keyed by the URI as re-serialised, nested envelopes sharing the request's
+         *     `correlation_id`; items that succeeded stay done): resolution (401 for anonymous
+         *     callers, 403, 40016), no download capability (`trash`) → 403 "Not supported action",
+         *     a folder or an `entity` that is not the file's current one → 40077 "Entity not
+         *     exist". `skip_error` turns failed items into `{"url":""}` with code 0.
+         *
+         *     A URL is absolute and fetchable without credentials:
+         *     `<scheme>://<host>/api/v4/file/content/<entity hashid>/<speed>/<escaped name>?[download=true&]sign=…`,
+         *     valid for 3600 s; `expires` is the earliest expiry (`null` without URLs). An empty
+         *     file gets a URL serving 0 bytes.
+         *
+         *     Simulator: the site URL is the request's own scheme and host; URLs are not cached
+         *     (every call signs anew); `redirect` is accepted and ignored (the JSON is always
+         *     sent); `archive: true` checks the group's archive-download permission (→ 40007 with
+         *     an empty `msg`) and then answers -1 (on-the-fly archives are not simulated yet).
+         */
+        post: operations["getFileUrl"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/file/content/{id}/{speed}/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Serve a file's content (a signed URL)
+         * @description The URL comes from `POST /file/url`; no credentials are needed. Checks in order:
+         *     caller resolution (a refresh token still → 40020), the signature (no `sign` or no
+         *     expiry part → `{"code":403,"msg":"expire timestamp is missing"}`; an expiry that is not
+         *     an integer → 40071 "sign expired"; expired → 40005 "signature expired"; any other
+         *     mismatch, e.g. a changed path → 40071 "invalid sign"), `id` not an entity hashid →
+         *     40001 "Failed to parse object ID", `speed` not an integer → "Parameter error", an
+         *     entity that is not a file's current content → 40077 "Entity not exist", stored data
+         *     missing → HTTP 404 `text/plain` "Entity data does not exist.". Errors are HTTP 200
+         *     envelopes.
+         *
+         *     Success is the entity's exact bytes: HTTP 200, or 206 for one satisfiable `Range`
+         *     (`Content-Range: bytes a-b/size`); an unsatisfiable range → 416 with
+         *     `Content-Range: bytes *\/size`; an empty file ignores `Range`. `If-None-Match` equal
+         *     to the ETag → 304; `If-Match` that does not match → 412; `If-Range` other than the
+         *     ETag ignores `Range`. Headers `Accept-Ranges: bytes`, `ETag: "<entity hashid>"`,
+         *     `Cache-Control: public, max-age=86400`, `Content-Security-Policy: sandbox`,
+         *     `Content-Type` from the name's extension (else sniffed), `Content-Disposition:
+         *     attachment; filename="…"` (plus `filename*=UTF-8''…` for other than printable ASCII)
+         *     when `download` is non-empty, and `Access-Control-Allow-Origin: *`.
+         *
+         *     Simulator: a request with several ranges gets the whole content (HTTP 200) instead
+         *     of `multipart/byteranges`; `speed` is not throttled.
+         */
+        get: operations["getFileContent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * The headers of a file's content (a signed URL)
+         * @description As `GET` without a body (and without `Content-Security-Policy`); the errors are the
+         *     same envelopes' headers. HEAD is answered on this route only: everywhere else it gets
+         *     the plain-text 404.
+         */
+        head: operations["headFileContent"];
+        patch?: never;
+        trace?: never;
+    };
+    "/file/thumb": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file's thumbnail URL
+         * @description No login guard. `uri` does not parse → 40001 "unknown uri"; resolution errors as for
+         *     listings (40016 for a missing file); a folder → 40077 "Entity not exist"; a file
+         *     without content → `{"code":-1,"msg":""}`. The web UI treats any non-zero code as "no
+         *     thumbnail".
+         *
+         *     Server: a thumbnail is generated for images and audio covers and served by a signed
+         *     URL. Simulator: no thumbnails are generated; every other file → 40077 "Entity not
+         *     exist" (the answer the spec recommends).
+         */
+        get: operations["getFileThumb"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -323,6 +641,21 @@ export interface components {
         SuccessCode: 0;
         /** @constant */
         SuccessMsg: "";
+        SiteConfigEnvelope: {
+            code: components["schemas"]["SuccessCode"];
+            data: components["schemas"]["SiteConfigBasic"] | components["schemas"]["SiteConfigLogin"] | components["schemas"]["SiteConfigExplorer"] | components["schemas"]["SiteConfigThumb"] | components["schemas"]["SiteConfigEmojis"] | components["schemas"]["SiteConfigApp"];
+            msg: components["schemas"]["SuccessMsg"];
+        };
+        PrepareLoginEnvelope: {
+            code: components["schemas"]["SuccessCode"];
+            data: components["schemas"]["PrepareLoginResponse"];
+            msg: components["schemas"]["SuccessMsg"];
+        };
+        CapacityEnvelope: {
+            code: components["schemas"]["SuccessCode"];
+            data: components["schemas"]["Capacity"];
+            msg: components["schemas"]["SuccessMsg"];
+        };
         PingEnvelope: {
             code: components["schemas"]["SuccessCode"];
             /**
@@ -499,6 +832,369 @@ export interface components {
             direct_link_batch_size?: number;
             trash_retention?: number;
         };
+        /** @description Keys in this order, both always present. */
+        PrepareLoginResponse: {
+            /** @description The account has passkeys (never, in the simulator). */
+            webauthn_enabled: boolean;
+            /** @description The account has a password. The UI shows the password box only when true. */
+            password_enabled: boolean;
+        };
+        /** @description Keys in this order. */
+        Capacity: {
+            /** @description The group's `max_storage`, in bytes. */
+            total: number;
+            /** @description Bytes used by the user's files. */
+            used: number;
+        };
+        /** @description A string key that is omitted when empty. */
+        NonEmptyString: string;
+        /**
+         * @description A boolean key that is omitted when false.
+         * @constant
+         */
+        TrueOnly: true;
+        /**
+         * @description `GET /site/config/basic` (and every unknown section). Keys in this order; all but
+         *     `user` and `custom_html` are omitted when empty, false or zero. Below 4.18 (4.0.0
+         *     mode) there are no `custom_nav_items`, `custom_html` or `captcha_cap_asset_server`,
+         *     and the cap captcha's site key is `captcha_cap_key_id`.
+         */
+        SiteConfigBasic: {
+            instance_id?: components["schemas"]["Uuid"];
+            title?: components["schemas"]["NonEmptyString"];
+            /** @description A JSON **string**: theme colour → `{"light": <MUI theme options>, "dark": …}`. */
+            themes?: string;
+            default_theme?: components["schemas"]["NonEmptyString"];
+            user: components["schemas"]["User"];
+            logo?: components["schemas"]["NonEmptyString"];
+            logo_light?: components["schemas"]["NonEmptyString"];
+            custom_nav_items?: components["schemas"]["CustomNavItem"][];
+            /** @description Always present from 4.18 on, `{}` by default; absent in 4.0.0 mode. */
+            custom_html?: components["schemas"]["CustomHtml"];
+            captcha_ReCaptchaKey?: components["schemas"]["NonEmptyString"];
+            /** @enum {string} */
+            captcha_type?: "normal" | "recaptcha" | "turnstile" | "cap";
+            turnstile_site_id?: components["schemas"]["NonEmptyString"];
+            captcha_cap_instance_url?: components["schemas"]["NonEmptyString"];
+            /** @description 4.0.0 mode only; 4.18 calls it `captcha_cap_site_key`. */
+            captcha_cap_key_id?: components["schemas"]["NonEmptyString"];
+            captcha_cap_site_key?: components["schemas"]["NonEmptyString"];
+            captcha_cap_asset_server?: components["schemas"]["NonEmptyString"];
+            app_promotion?: components["schemas"]["TrueOnly"];
+        };
+        /** @description A link in the sidebar. Keys in this order (INFERRED that all three are always sent). */
+        CustomNavItem: {
+            name: string;
+            url: string;
+            icon: string;
+        };
+        /** @description HTML snippets the UI injects; each key omitted when empty, so `{}` by default. */
+        CustomHtml: {
+            headless_footer?: components["schemas"]["NonEmptyString"];
+            headless_bottom?: components["schemas"]["NonEmptyString"];
+            sidebar_bottom?: components["schemas"]["NonEmptyString"];
+        };
+        /**
+         * @description `GET /site/config/login`. Keys in this order, each omitted when false or empty. A
+         *     fresh install has `authn`, `register_enabled`, `tos_url` and `privacy_policy_url`.
+         */
+        SiteConfigLogin: {
+            login_captcha?: components["schemas"]["TrueOnly"];
+            reg_captcha?: components["schemas"]["TrueOnly"];
+            forget_captcha?: components["schemas"]["TrueOnly"];
+            authn?: components["schemas"]["TrueOnly"];
+            register_enabled?: components["schemas"]["TrueOnly"];
+            tos_url?: components["schemas"]["NonEmptyString"];
+            privacy_policy_url?: components["schemas"]["NonEmptyString"];
+        };
+        /**
+         * @description `GET /site/config/explorer`. Keys in this order, each omitted when false, empty or
+         *     zero. 4.0.0 mode has no `mapbox_ak`, `default_viewer_mapping`, `custom_props`,
+         *     `show_encryption_status` or `full_text_search`.
+         */
+        SiteConfigExplorer: {
+            /** @description A JSON **string**: `[{"exts":[…],"icon"?,"color"?,"color_dark"?,"img"?,"iconify"?}]`. */
+            icons?: string;
+            map_provider?: components["schemas"]["NonEmptyString"];
+            google_map_tile_type?: components["schemas"]["NonEmptyString"];
+            mapbox_ak?: components["schemas"]["NonEmptyString"];
+            file_viewers?: components["schemas"]["FileViewerGroup"][];
+            /** @description Extension → viewer id. */
+            default_viewer_mapping?: {
+                [key: string]: string;
+            };
+            /** @description The most URIs one batch request may carry (`max_batched_file`). */
+            max_batch_size?: number;
+            thumbnail_width?: number;
+            thumbnail_height?: number;
+            custom_props?: components["schemas"]["CustomProp"][];
+            show_encryption_status?: components["schemas"]["TrueOnly"];
+            full_text_search?: components["schemas"]["TrueOnly"];
+        };
+        FileViewerGroup: {
+            viewers: components["schemas"]["FileViewer"][];
+        };
+        /**
+         * @description An app that opens files. Keys in this order; those after `icon` are omitted when
+         *     empty. `builtin` ids the UI knows: `image`, `photopea`, `monaco`, `drawio`,
+         *     `markdown`, `video`, `pdf`, `epub`, `music`, `excalidraw`, `archive`. WOPI action
+         *     maps are never sent.
+         */
+        FileViewer: {
+            id: string;
+            /** @enum {string} */
+            type: "builtin" | "wopi" | "custom";
+            /** @description Shown through the UI's translations (a translation key or plain text). */
+            display_name: string;
+            exts: string[];
+            /** @description An image URL; empty for the UI's own icon of a builtin viewer. */
+            icon: string;
+            url?: components["schemas"]["NonEmptyString"];
+            max_size?: number;
+            disabled?: components["schemas"]["TrueOnly"];
+            props?: {
+                [key: string]: string;
+            };
+            templates?: {
+                ext: string;
+                display_name: string;
+            }[];
+            /** @enum {string} */
+            platform?: "pc" | "mobile" | "all";
+            required_group_permission?: number[];
+        };
+        /** @description A custom file property the UI offers to set. INFERRED beyond `id`, `name` and `type`. */
+        CustomProp: {
+            id: string;
+            name: string;
+            /** @enum {string} */
+            type: "text" | "number" | "boolean" | "select" | "multi_select" | "user" | "link" | "rating";
+        };
+        /** @description `GET /site/config/thumb` (4.18; in 4.0.0 mode the section answers like `basic`). */
+        SiteConfigThumb: {
+            /** @description Sorted extensions that the thumbnail generators accept. */
+            thumb_exts?: string[];
+        };
+        /** @description `GET /site/config/emojis`. */
+        SiteConfigEmojis: {
+            /** @description A JSON **string**: category → list of emoji. */
+            emoji_preset?: string;
+        };
+        /** @description `GET /site/config/app`. Keys in this order, each omitted when false. 4.0.0 mode has no `desktop_app_promotion`. */
+        SiteConfigApp: {
+            app_promotion?: components["schemas"]["TrueOnly"];
+            desktop_app_promotion?: components["schemas"]["TrueOnly"];
+        };
+        FileListEnvelope: {
+            code: components["schemas"]["SuccessCode"];
+            data: components["schemas"]["ListFilesResponse"];
+            msg: components["schemas"]["SuccessMsg"];
+        };
+        FileEnvelope: {
+            code: components["schemas"]["SuccessCode"];
+            data: components["schemas"]["File"];
+            msg: components["schemas"]["SuccessMsg"];
+        };
+        FileUrlEnvelope: {
+            code: components["schemas"]["SuccessCode"];
+            data: components["schemas"]["FileUrlResponse"];
+            msg: components["schemas"]["SuccessMsg"];
+        };
+        ThumbEnvelope: {
+            code: components["schemas"]["SuccessCode"];
+            data: components["schemas"]["ThumbResponse"];
+            msg: components["schemas"]["SuccessMsg"];
+        };
+        /** @description Binding order `Uri`, `Type`. */
+        CreateFileRequest: {
+            /** @description The object to create. '"Uri cannot be empty".' */
+            uri: string;
+            /**
+             * @description "Type cannot be empty"; anything but `file` or `folder` → "Invalid parameters.".
+             * @enum {string}
+             */
+            type: "file" | "folder";
+            /** @description Public metadata to set, name → value (not echoed in the answer). */
+            metadata?: {
+                [key: string]: string;
+            };
+            /** @description An existing object of the same type → 40004 instead of the object. The web UI and the SDK send true. */
+            err_on_conflict?: boolean;
+        };
+        FileUrlRequest: {
+            /** @description Missing or null → "Uris cannot be empty"; `[]` is allowed (`{"urls":[],"expires":null}`). */
+            uris: string[];
+            /** @description The URLs serve the files as attachments (`download=true`). */
+            download?: boolean;
+            /** @description Server: with one URI, answer HTTP 302 to the URL. Simulator: ignored. */
+            redirect?: boolean;
+            /** @description An entity hashid for every URI; not the file's current entity → item error 40077. */
+            entity?: string;
+            /** @description One URL serving a ZIP of every URI (not simulated yet, see the operation). */
+            archive?: boolean;
+            no_cache?: boolean;
+            /** @description Failed items become `{"url":""}` and the answer is code 0. */
+            skip_error?: boolean;
+            use_primary_site_url?: boolean;
+        };
+        /**
+         * @description A file or folder. Keys in this order; optional keys are omitted when empty or false.
+         *     `metadata` is always present: `{}` or the object's public metadata where it is loaded
+         *     (listed children, `/file/info`), `null` where it is not (a listing's `parent`, create).
+         */
+        File: {
+            /**
+             * @description 0 file, 1 folder.
+             * @enum {integer}
+             */
+            type: 0 | 1;
+            /** @description File hashid (type 2), folders included; `""` in the trash root's zero `parent`. */
+            id: string;
+            /** @description `""` for a root. */
+            name: string;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+            /** @description Bytes of the current content; 0 for folders. */
+            size: number;
+            metadata: {
+                [key: string]: string;
+            } | null;
+            /** @description The URI in the caller's view; the `my` root is `cloudreve://my/` (with the slash). */
+            path?: string;
+            shared?: boolean;
+            /**
+             * @description The file system's capability boolset (`my` `w8edAQ==`, `trash` `AMIK`, `share`
+             *     `gIaYAQ==`, `shared_with_me` `gAKA`).
+             */
+            capability?: string;
+            owned?: boolean;
+            /** @description Entity hashid (type 8) of the current content; `[0, 8]` for folders and files without content. */
+            primary_entity?: string;
+            folder_summary?: components["schemas"]["FolderSummary"];
+            extended_info?: components["schemas"]["ExtendedInfo"];
+        };
+        /** @description Keys in this order. Counts are recursive and exclude the folder itself. */
+        FolderSummary: {
+            /** @description Bytes of every content version below the folder. */
+            size: number;
+            files: number;
+            folders: number;
+            /** @description false when the walk stopped at the group's `max_walked_files`. */
+            completed: boolean;
+            calculated_at: components["schemas"]["Timestamp"];
+        };
+        /** @description Keys in this order. */
+        ExtendedInfo: {
+            storage_policy?: components["schemas"]["StoragePolicy"];
+            /** @description Bytes of every content version of the object. */
+            storage_used: number;
+            shares?: Record<string, never>[];
+            /** @description Content versions, newest first; omitted when there are none. */
+            entities?: components["schemas"]["Entity"][];
+            view?: components["schemas"]["ExplorerView"];
+            direct_links?: Record<string, never>[];
+        };
+        /** @description A content version. Keys in this order. */
+        Entity: {
+            /** @description Entity hashid (type 8). */
+            id: string;
+            size: number;
+            /** @description 0 version, 1 thumbnail, 2 live photo. */
+            type: number;
+            created_at: components["schemas"]["Timestamp"];
+            storage_policy?: components["schemas"]["StoragePolicy"];
+            created_by?: components["schemas"]["EntityCreator"];
+            encrypted_with?: string;
+        };
+        EntityCreator: {
+            id: string;
+            nickname: string;
+            avatar?: string;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        /** @description A storage policy. Keys in this order; optional keys are omitted when empty, false or 0. */
+        StoragePolicy: {
+            /** @description Policy hashid (type 5). */
+            id: string;
+            name: string;
+            allowed_suffix?: string[];
+            denied_suffix?: string[];
+            allowed_name_regexp?: string;
+            denied_name_regexp?: string;
+            /** @enum {string} */
+            type: "local" | "remote" | "oss" | "cos" | "s3" | "ks3" | "obs" | "qiniu" | "upyun" | "onedrive";
+            /** @description Largest file in bytes; 0 = no limit. */
+            max_size: number;
+            relay?: boolean;
+            chunk_concurrency?: number;
+            encryption?: boolean;
+        };
+        /** @description Keys in this order. */
+        ListFilesResponse: {
+            files: components["schemas"]["File"][];
+            parent: components["schemas"]["File"];
+            pagination: components["schemas"]["FilePagination"];
+            props: components["schemas"]["ListProps"];
+            context_hint: components["schemas"]["Uuid"];
+            recursion_limit_reached?: boolean;
+            /** @constant */
+            mixed_type: false;
+            single_file_view?: boolean;
+            storage_policy?: components["schemas"]["StoragePolicy"];
+            view?: components["schemas"]["ExplorerView"];
+        };
+        /**
+         * @description Keys in this order. Cursor pagination (`is_cursor: true`, `page` 0, `next_token` only
+         *     when more items follow) unless the site uses offset pagination (`page` as asked,
+         *     `total_items` when not 0, no `next_token`).
+         */
+        FilePagination: {
+            page: number;
+            page_size: number;
+            total_items?: number;
+            next_token?: string;
+            is_cursor: boolean;
+        };
+        /** @description Keys in this order; the option lists are `null` while searching. */
+        ListProps: {
+            capability: string;
+            max_page_size: number;
+            order_by_options: string[] | null;
+            order_direction_options: string[] | null;
+        };
+        /** @description Folder view settings. Keys in this order; optional keys are omitted when empty. */
+        ExplorerView: {
+            page_size: number;
+            /** @description The order asked for, echoed even when unknown. */
+            order?: string;
+            order_direction?: string;
+            /** @enum {string} */
+            view: "list" | "grid" | "gallery";
+            thumbnail?: boolean;
+            gallery_width?: number;
+            columns?: components["schemas"]["ExplorerViewColumn"][];
+        };
+        ExplorerViewColumn: {
+            type: number;
+            width?: number;
+            props?: Record<string, never>;
+        };
+        /** @description Keys in this order. */
+        FileUrlResponse: {
+            urls: components["schemas"]["FileUrlItem"][];
+            /** @description The earliest expiry among the URLs; `null` when there are none. */
+            expires: components["schemas"]["Timestamp"] | null;
+        };
+        FileUrlItem: {
+            /** @description An absolute URL, or `""` for a failed item under `skip_error`. */
+            url: string;
+            /** @description Only for storage drivers relaying downloads through the browser; never for local. */
+            stream_saver_display_name?: string;
+        };
+        ThumbResponse: {
+            url: string;
+            expires: components["schemas"]["Timestamp"];
+        };
         /**
          * Format: date-time
          * @description RFC 3339 with the server's UTC offset and optional fractional seconds (trailing zeros
@@ -670,6 +1366,42 @@ export interface components {
         };
     };
     responses: {
+        /** @description One section of the site settings. */
+        SiteConfig: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["SiteConfigEnvelope"] | components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description The sign-in methods of the account. */
+        PrepareLogin: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["PrepareLoginEnvelope"] | components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Storage quota and usage. */
+        Capacity: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["CapacityEnvelope"] | components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description An error envelope; the operation's success is not JSON. */
+        ErrorOnly: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
         /** @description The version string. */
         Ping: {
             headers: {
@@ -751,6 +1483,90 @@ export interface components {
                 "application/json": components["schemas"]["TaskArrayEnvelope"] | components["schemas"]["ErrorEnvelope"];
             };
         };
+        /** @description One page of a folder's children. */
+        FileList: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FileListEnvelope"] | components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description One file or folder. */
+        File: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FileEnvelope"] | components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Download URLs, one per URI. */
+        FileUrl: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["FileUrlEnvelope"] | components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description A thumbnail URL. */
+        Thumb: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ThumbEnvelope"] | components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /**
+         * @description The content's bytes (`Content-Type` is the file's own, see the operation), or an error
+         *     envelope as JSON.
+         */
+        FileContent: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/octet-stream": string;
+                "application/json": components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description The requested byte range (`Content-Range` says which). */
+        FileContentRange: {
+            headers: {
+                /** @description `bytes <first>-<last>/<size>` */
+                "Content-Range"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        /** @description The content's stored data is gone. */
+        EntityDataMissing: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "text/plain": "Entity data does not exist.";
+            };
+        };
+        /**
+         * @description No requested range overlaps the content (`Content-Range: bytes *\/<size>`, body
+         *     `invalid range: failed to overlap`), or the `Range` header is malformed (body
+         *     `invalid range`).
+         */
+        RangeNotSatisfiable: {
+            headers: {
+                /** @description `bytes *\/<size>` when no range overlaps */
+                "Content-Range"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "text/plain": string;
+            };
+        };
     };
     parameters: {
         /**
@@ -758,6 +1574,19 @@ export interface components {
          *     another object type → 40001 "Failed to parse object ID" (checked before the body).
          */
         TaskId: string;
+        /**
+         * @description An entity hashid (hashids of `[entity id, 8]`). Anything else → 40001 "Failed to parse
+         *     object ID", checked after the signature.
+         */
+        EntityId: string;
+        /** @description The caller's group speed limit in bytes/s when the URL was made (0 = none). Not an integer → "Parameter error". */
+        ContentSpeed: number;
+        /** @description The file name, path-escaped; it picks the `Content-Type` and the download name. */
+        ContentName: string;
+        /** @description Non-empty → `Content-Disposition` attachment. Not covered by the signature. */
+        ContentDownload: string;
+        /** @description `<base64url HMAC>:<expiry, Unix seconds>`, covering the decoded path and the expiry. */
+        ContentSign: string;
     };
     requestBodies: never;
     headers: never;
@@ -775,6 +1604,21 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Ping"];
+        };
+    };
+    getSiteConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The section; an unknown one answers like `basic`. */
+                section: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["SiteConfig"];
         };
     };
     signIn: {
@@ -823,6 +1667,258 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["Token"];
+        };
+    };
+    prepareLogin: {
+        parameters: {
+            query: {
+                /**
+                 * @description "Email cannot be empty" / "Email format error". A raw `@` (not URL-encoded) is
+                 *     accepted.
+                 */
+                email: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["PrepareLogin"];
+        };
+    };
+    getUserCapacity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Capacity"];
+        };
+    };
+    getUserAvatar: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `true` keeps `Cache-Control: private, no-cache`. Go's boolean spellings are
+                 *     accepted (`1`, `t`, `T`, `TRUE`, `true`, `True` and their false counterparts); an
+                 *     empty value is false.
+                 */
+                nocache?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description A user hashid (hashids of `[user id, 1]`). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["ErrorOnly"];
+            /** @description The user has no avatar. Empty body, no `Content-Type`. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    listFiles: {
+        parameters: {
+            query: {
+                /** @description The folder (a `cloudreve://` URI, reserved characters allowed unescaped). "Uri cannot be empty". */
+                uri: string;
+                /**
+                 * @description Offset pagination only (0-based); ignored under cursor pagination. Negative →
+                 *     "Page too short"; not an integer → "Parameter error".
+                 */
+                page?: number;
+                /**
+                 * @description Missing or 0 → the folder view's page size (100). Above `max_page_size` (2000) →
+                 *     clamped silently. Not an integer → "Parameter error".
+                 */
+                page_size?: number;
+                /** @description `name`, `size`, `updated_at` or `created_at`; anything else sorts by id. */
+                order_by?: string;
+                /** @description `desc` sorts descending; anything else ascending. */
+                order_direction?: string;
+                /**
+                 * @description The previous page's `pagination.next_token` (standard base64 of a JSON cursor;
+                 *     URL-encode it), with the same `page_size` and order. Anything that is not such a
+                 *     cursor → `{"code":-1,"msg":""}`.
+                 */
+                next_page_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["FileList"];
+        };
+    };
+    createFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateFileRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["File"];
+        };
+    };
+    getFileInfo: {
+        parameters: {
+            query?: {
+                uri?: string;
+                /** @description A file hashid, used only when `uri` is empty. */
+                id?: string;
+                /**
+                 * @description Adds `extended_info`. Go's boolean spellings (`1`, `t`, `T`, `TRUE`, `true`, `True`
+                 *     and their false counterparts); empty is false; anything else → "Parameter error".
+                 */
+                extended?: boolean;
+                /** @description Adds `folder_summary` to a folder (ignored for files). Booleans as for `extended`. */
+                folder_summary?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["File"];
+        };
+    };
+    getFileUrl: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FileUrlRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["FileUrl"];
+        };
+    };
+    getFileContent: {
+        parameters: {
+            query?: {
+                /** @description Non-empty → `Content-Disposition` attachment. Not covered by the signature. */
+                download?: components["parameters"]["ContentDownload"];
+                /** @description `<base64url HMAC>:<expiry, Unix seconds>`, covering the decoded path and the expiry. */
+                sign?: components["parameters"]["ContentSign"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An entity hashid (hashids of `[entity id, 8]`). Anything else → 40001 "Failed to parse
+                 *     object ID", checked after the signature.
+                 */
+                id: components["parameters"]["EntityId"];
+                /** @description The caller's group speed limit in bytes/s when the URL was made (0 = none). Not an integer → "Parameter error". */
+                speed: components["parameters"]["ContentSpeed"];
+                /** @description The file name, path-escaped; it picks the `Content-Type` and the download name. */
+                name: components["parameters"]["ContentName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["FileContent"];
+            206: components["responses"]["FileContentRange"];
+            /** @description Not modified (`If-None-Match` matched the ETag). No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["EntityDataMissing"];
+            /** @description `If-Match` did not match the ETag. No body. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            416: components["responses"]["RangeNotSatisfiable"];
+        };
+    };
+    headFileContent: {
+        parameters: {
+            query?: {
+                /** @description Non-empty → `Content-Disposition` attachment. Not covered by the signature. */
+                download?: components["parameters"]["ContentDownload"];
+                /** @description `<base64url HMAC>:<expiry, Unix seconds>`, covering the decoded path and the expiry. */
+                sign?: components["parameters"]["ContentSign"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description An entity hashid (hashids of `[entity id, 8]`). Anything else → 40001 "Failed to parse
+                 *     object ID", checked after the signature.
+                 */
+                id: components["parameters"]["EntityId"];
+                /** @description The caller's group speed limit in bytes/s when the URL was made (0 = none). Not an integer → "Parameter error". */
+                speed: components["parameters"]["ContentSpeed"];
+                /** @description The file name, path-escaped; it picks the `Content-Type` and the download name. */
+                name: components["parameters"]["ContentName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["FileContent"];
+            206: components["responses"]["FileContentRange"];
+            /** @description Not modified. No body. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["EntityDataMissing"];
+            /** @description `If-Match` did not match the ETag. No body. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            416: components["responses"]["RangeNotSatisfiable"];
+        };
+    };
+    getFileThumb: {
+        parameters: {
+            query: {
+                /** @description "Uri cannot be empty". */
+                uri: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["Thumb"];
         };
     };
     listTasks: {

@@ -11,9 +11,11 @@ import { requestValidator } from '../contract/validator.js';
 import type { DriveNode } from '../drive/drive.js';
 import { formatTime } from '../util/time.js';
 import { SnapshotError, type World } from '../world.js';
+import { loadDashboard } from './dashboard.js';
 import { FaultError, type FaultRegistry, type FaultRuleInput } from './faults.js';
 import type { JournalFilter } from './journal.js';
 import { NAMESPACE_HEADER, NamespaceError } from './middleware.js';
+import { worldTasks } from './tasks.js';
 
 export const CONTROL_CONTRACT_FILE = fileURLToPath(new URL('../../openapi/control.yaml', import.meta.url));
 
@@ -61,15 +63,20 @@ export function clockState(world: World) {
   };
 }
 
+/** The routes that accept the control token as a query parameter. */
+const QUERY_TOKEN_PATHS = /^\/(?:ui|events)\/?$/;
+
 export function controlRouter(host: ControlHost): express.Router {
   const doc = loadContract(CONTROL_CONTRACT_FILE);
   const router = express.Router({ caseSensitive: true });
 
   router.use(function controlAuth(req, _res, next) {
-    if (host.token !== undefined && req.get('Authorization') !== `Bearer ${host.token}`) {
-      return next(new ControlError(401, 'This control plane needs Authorization: Bearer <control token>.'));
-    }
-    next();
+    if (host.token === undefined || req.get('Authorization') === `Bearer ${host.token}`) return next();
+    // A browser opening the dashboard (or an EventSource) cannot set headers: these two GETs,
+    // and only they, may carry the token as `?token=` instead.
+    const inQuery = req.method === 'GET' && QUERY_TOKEN_PATHS.test(req.path) && (req.query as { token?: unknown }).token === host.token;
+    if (inQuery) return next();
+    next(new ControlError(401, 'This control plane needs Authorization: Bearer <control token>.'));
   });
   router.use(express.json({ limit: '1mb', strict: false }));
   router.use(...requestValidator(doc, { lenientQuery: false }));
@@ -215,6 +222,25 @@ export function controlRouter(host: ControlHost): express.Router {
       res.write(`id: ${++id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     });
     req.on('close', unsubscribe);
+  });
+
+  router.get(
+    '/tasks',
+    route((req) => {
+      const w = world(req);
+      return { namespace: w.name, tasks: worldTasks(w, (req.query as { limit?: number }).limit) };
+    }),
+  );
+
+  const dashboard = loadDashboard();
+  router.get('/ui', (_req, res) => {
+    res.status(200);
+    res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Content-Security-Policy', dashboard.csp);
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.end(dashboard.html);
   });
 
   router.get('/faults', route(() => ({ faults: host.faults.list() })));

@@ -463,3 +463,92 @@ describe('Drive: storage policies', () => {
     expect(drive.exportIndex().users[String(ALICE)]!.find((e) => e.path.join('/') === 'p.txt')).toMatchObject({ policyId: 3 });
   });
 });
+
+describe('Drive: content versions (entities), metadata and locating objects', () => {
+  it('gives every seeded file with content an entity; folders and empty files have none', () => {
+    const { drive } = makeDrive();
+    const ids = [['hello.txt'], ['notes.txt'], ['docs', 'readme.md'], ['docs', 'sub', 'b.txt']].map((p) => drive.entityOf(drive.stat(ALICE, p)!)?.id);
+    expect(ids.every((id) => Number.isInteger(id) && id! > 0)).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(drive.entityOf(drive.stat(ALICE, ['hello.txt'])!)).toEqual({ id: expect.any(Number), createdAt: T0 });
+    expect(drive.entityOf(drive.stat(ALICE, ['docs'])!)).toBe(undefined);
+    expect(drive.entityOf(drive.stat(ALICE, [])!)).toBe(undefined);
+  });
+
+  it('makes a new entity on every commit; the replaced one is no longer found', async () => {
+    const { drive, clock } = makeDrive();
+    const node = drive.stat(ALICE, ['hello.txt'])!;
+    const v1 = drive.entityOf(node)!;
+    expect(drive.findEntity(v1.id)).toEqual({ userId: ALICE, segments: ['hello.txt'], node, entity: v1 });
+    await clock.advance(1_000);
+    drive.commitFile(ALICE, ['hello.txt'], tempFile(drive, 'v2'));
+    const v2 = drive.entityOf(node)!;
+    expect(v2.id).not.toBe(v1.id);
+    expect(v2.createdAt).toBe(T0 + 1_000);
+    expect(drive.findEntity(v1.id)).toBe(undefined);
+    expect(drive.findEntity(v2.id)?.segments).toEqual(['hello.txt']);
+    const fresh = drive.commitFile(ALICE, ['new.txt'], tempFile(drive, ''));
+    expect(drive.entityOf(fresh)?.id).toBeGreaterThan(v2.id);
+    expect(drive.findEntity(0)).toBe(undefined);
+  });
+
+  it('createFile makes an empty file without an entity, refusing what is in the way', () => {
+    const { drive } = makeDrive();
+    const node = drive.createFile(ALICE, ['docs', 'e.txt']);
+    expect(node).toMatchObject({ kind: 'file', name: 'e.txt', size: 0, createdAt: T0, updatedAt: T0, policyId: 1 });
+    expect(drive.entityOf(node)).toBe(undefined);
+    expect(readFileSync(drive.diskPath(ALICE, ['docs', 'e.txt']), 'utf8')).toBe('');
+    expect(drive.stat(ALICE, ['docs', 'e.txt'])).toBe(node);
+    expect(reasonOf(() => drive.createFile(ALICE, ['docs', 'e.txt']))).toBe('exists');
+    expect(reasonOf(() => drive.createFile(ALICE, ['docs']))).toBe('exists');
+    expect(reasonOf(() => drive.createFile(ALICE, ['missing', 'x']))).toBe('not_found');
+    expect(reasonOf(() => drive.createFile(ALICE, ['hello.txt', 'x']))).toBe('not_folder');
+    expect(drive.used(ALICE)).toBe(SEEDED_BYTES);
+  });
+
+  it('locates any object, roots included, by its id', () => {
+    const { drive } = makeDrive();
+    const b = drive.stat(ALICE, ['docs', 'sub', 'b.txt'])!;
+    expect(drive.locate(b.id)).toEqual({ userId: ALICE, segments: ['docs', 'sub', 'b.txt'], node: b });
+    const made = drive.ensureFolder(BOB, ['x', 'y']);
+    expect(drive.locate(made.id)).toEqual({ userId: BOB, segments: ['x', 'y'], node: made });
+    expect(drive.locate(drive.stat(CAROL, [])!.id)).toEqual({ userId: CAROL, segments: [], node: drive.stat(CAROL, [])! });
+    expect(drive.locate(99_999)).toBe(undefined);
+  });
+
+  it('keeps public metadata per object', () => {
+    const { drive } = makeDrive();
+    const docs = drive.stat(ALICE, ['docs'])!;
+    expect(drive.metadataOf(docs)).toEqual({});
+    drive.patchMetadata(docs, { 'customize:emoji': '📁' });
+    drive.patchMetadata(docs, { 'tag:work': 'blue' });
+    expect(drive.metadataOf(docs)).toEqual({ 'customize:emoji': '📁', 'tag:work': 'blue' });
+    expect(drive.metadataOf(drive.stat(ALICE, ['hello.txt'])!)).toEqual({});
+  });
+
+  it('exports entities and metadata, and a drive rebuilt from the export has the same ones', () => {
+    const { drive, dataDir } = makeDrive();
+    drive.commitFile(ALICE, ['hello.txt'], tempFile(drive, 'v2'));
+    const empty = drive.createFile(ALICE, ['e.txt']);
+    drive.patchMetadata(empty, { 'thumb:disabled': '' });
+    const snap = JSON.parse(JSON.stringify(drive.exportIndex()));
+    const clock = createClock({ mode: 'virtual', start: T0 });
+    const again = createDrive({ dataDir, fixturesDrive: fixtures, accounts, clock, restore: snap });
+    for (const p of [['hello.txt'], ['notes.txt'], ['e.txt'], ['docs']]) {
+      expect(again.entityOf(again.stat(ALICE, p)!)).toEqual(drive.entityOf(drive.stat(ALICE, p)!));
+    }
+    expect(again.metadataOf(again.stat(ALICE, ['e.txt'])!)).toEqual({ 'thumb:disabled': '' });
+    const next = again.commitFile(ALICE, ['n.txt'], tempFile(again, 'n'));
+    const seen = [['hello.txt'], ['notes.txt'], ['docs', 'readme.md'], ['docs', 'sub', 'b.txt']].map((p) => again.entityOf(again.stat(ALICE, p)!)!.id);
+    expect(seen.every((id) => id < again.entityOf(next)!.id)).toBe(true);
+  });
+
+  it('gives the files of an older snapshot without entities new ones', () => {
+    const { drive, dataDir } = makeDrive();
+    const { entities: _entities, ...old } = drive.exportIndex();
+    const again = createDrive({ dataDir, fixturesDrive: fixtures, accounts, clock: createClock({ mode: 'virtual', start: T0 }), restore: JSON.parse(JSON.stringify(old)) });
+    const hello = again.stat(ALICE, ['hello.txt'])!;
+    expect(again.entityOf(hello)?.id).toBeGreaterThan(0);
+    expect(again.findEntity(again.entityOf(hello)!.id)?.node).toBe(hello);
+  });
+});

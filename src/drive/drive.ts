@@ -17,6 +17,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
 import type { Accounts } from '../accounts/accounts.js';
@@ -34,6 +35,24 @@ export interface DriveNode {
   updatedAt: number;
   /** The storage policy holding a file's content (files only). */
   policyId?: number;
+}
+
+/**
+ * A content version of a file (spec F§1.7). Kept beside the node, not on it: a file's node
+ * stays the same object across versions, while every commit makes a new entity.
+ */
+export interface FileEntity {
+  /** Entity id (hashid type 8); ids count from 1, 0 means "no content". */
+  readonly id: number;
+  /** Unix ms when the content was committed. */
+  readonly createdAt: number;
+}
+
+/** Where an object lives: its owner and path. */
+export interface Located {
+  userId: number;
+  segments: string[];
+  node: DriveNode;
 }
 
 /** Why a drive operation failed; services turn it into the server's code and message. */
@@ -68,6 +87,21 @@ export interface Drive {
    * to `policyId`, by default the policy of its owner's group.
    */
   commitFile(userId: number, segments: readonly string[], source: string, mtime?: number, policyId?: number): DriveNode;
+  /**
+   * Creates an empty file with no content version (primary entity 0), as `POST /file/create`
+   * does; missing parents must exist already. Anything at `segments` → DriveError 'exists'.
+   */
+  createFile(userId: number, segments: readonly string[], policyId?: number): DriveNode;
+  /** The current content version of a file; undefined for folders and files created empty. */
+  entityOf(node: DriveNode): FileEntity | undefined;
+  /** The file whose current content is entity `entityId`; undefined once a newer version replaced it. */
+  findEntity(entityId: number): (Located & { entity: FileEntity }) | undefined;
+  /** Owner and path of the object with id `nodeId`. */
+  locate(nodeId: number): Located | undefined;
+  /** An object's public metadata (name → value); empty when it has none. */
+  metadataOf(node: DriveNode): Readonly<Record<string, string>>;
+  /** Sets public metadata keys of an object (an empty patch changes nothing). */
+  patchMetadata(node: DriveNode, patch: Readonly<Record<string, string>>): void;
   /** Moves a file's content to another storage policy (its bytes stay as they are). */
   setPolicy(userId: number, segments: readonly string[], policyId: number): void;
   /** Bytes used by the user's files. */
@@ -86,6 +120,10 @@ export interface DriveSnapshot {
   /** Per user id: every object but the root, parents before children. */
   users: Record<string, Array<{ path: string[] } & Omit<DriveNode, 'name'>>>;
   roots: Record<string, Omit<DriveNode, 'name'>>;
+  /** Content versions by node id, and the next entity id (absent in older snapshots: files with content then get new ones). */
+  entities?: { next: number; files: Record<string, FileEntity> };
+  /** Public metadata by node id (absent when nothing has any). */
+  metadata?: Record<string, Record<string, string>>;
 }
 
 /** Refuses segments that could name anything but one object inside its parent. */
@@ -123,7 +161,14 @@ export function createDrive(options: {
   // Names in each folder, keyed by user and folder path: the index, not the disk, says what exists.
   const folders = new Map<number, Map<string, Set<string>>>();
   const usage = new Map<number, number>();
+  // Where each object is (by node id), each file's current content version (by node id), and
+  // which file holds each current entity (by entity id).
+  const places = new Map<number, { userId: number; key: string }>();
+  const primary = new Map<number, FileEntity>();
+  const entityFiles = new Map<number, number>();
+  const metadata = new Map<number, Record<string, string>>();
   let nextId = 1;
+  let nextEntityId = 1;
 
   const node = (kind: NodeKind, name: string, size: number, time: number): DriveNode => ({
     id: nextId++,
@@ -149,8 +194,10 @@ export function createDrive(options: {
   const indexOf = (userId: number): Map<string, DriveNode> => {
     let index = indexes.get(userId);
     if (!index) {
-      index = new Map([['/', node('folder', '', 0, options.clock.now())]]);
+      const root = node('folder', '', 0, options.clock.now());
+      index = new Map([['/', root]]);
       indexes.set(userId, index);
+      places.set(root.id, { userId, key: '/' });
       folders.set(userId, new Map([['/', new Set()]]));
       mkdirSync(rootOf(userId), { recursive: true });
     }
@@ -160,10 +207,20 @@ export function createDrive(options: {
   /** Records a new object in the index and in its parent's list of names. */
   const remember = (userId: number, segments: readonly string[], n: DriveNode): void => {
     indexOf(userId).set(key(segments), n);
+    places.set(n.id, { userId, key: key(segments) });
     const names = folders.get(userId)!;
     names.get(key(segments.slice(0, -1)))!.add(n.name);
     if (n.kind === 'folder') names.set(key(segments), new Set());
   };
+
+  /** Makes `entity` the file's current content; the version it replaces is gone (no version retention). */
+  const setEntity = (n: DriveNode, entity: FileEntity): void => {
+    const old = primary.get(n.id);
+    if (old) entityFiles.delete(old.id);
+    primary.set(n.id, entity);
+    entityFiles.set(entity.id, n.id);
+  };
+  const newEntity = (n: DriveNode, time: number): void => setEntity(n, { id: nextEntityId++, createdAt: time });
 
   const addUsage = (userId: number, delta: number): void => {
     usage.set(userId, (usage.get(userId) ?? 0) + delta);
@@ -191,7 +248,10 @@ export function createDrive(options: {
         seedFolder(userId, src, child, time);
       } else if (info.isFile()) {
         place(src, diskPath(userId, child));
-        remember(userId, child, { ...node('file', name, info.size, time), policyId: groupPolicy(userId) });
+        const file: DriveNode = { ...node('file', name, info.size, time), policyId: groupPolicy(userId) };
+        remember(userId, child, file);
+        // A seeded file with content was uploaded once; an empty one counts as created empty.
+        if (info.size > 0) newEntity(file, time);
         addUsage(userId, info.size);
       }
       // Symbolic links and other special files in the fixtures are ignored.
@@ -202,6 +262,7 @@ export function createDrive(options: {
     for (const [uid, root] of Object.entries(snap.roots)) {
       const userId = Number(uid);
       indexes.set(userId, new Map([['/', { ...root, name: '' }]]));
+      places.set(root.id, { userId, key: '/' });
       folders.set(userId, new Map([['/', new Set()]]));
       usage.set(userId, 0);
       for (const entry of snap.users[uid] ?? []) {
@@ -215,7 +276,26 @@ export function createDrive(options: {
       }
     }
     nextId = snap.nextId;
+    for (const [id, meta] of Object.entries(snap.metadata ?? {})) metadata.set(Number(id), { ...meta });
+    if (snap.entities) {
+      nextEntityId = snap.entities.next;
+      for (const [id, entity] of Object.entries(snap.entities.files)) {
+        const n = locateNode(Number(id));
+        if (n) setEntity(n, { id: entity.id, createdAt: entity.createdAt });
+      }
+    } else {
+      // An older snapshot: every file with content gets a version, as seeding does.
+      for (const index of indexes.values()) {
+        for (const n of index.values()) if (n.kind === 'file' && n.size > 0) newEntity(n, n.updatedAt);
+      }
+    }
   };
+
+  function locateNode(nodeId: number): DriveNode | undefined {
+    const place = places.get(nodeId);
+    const n = place ? indexes.get(place.userId)?.get(place.key) : undefined;
+    return n && n.id === nodeId ? n : undefined;
+  }
 
   if (options.restore) {
     restoreFrom(options.restore);
@@ -242,6 +322,12 @@ export function createDrive(options: {
     const k = lookupKey(segments);
     return k === undefined ? undefined : indexOf(userId).get(k);
   };
+
+  function locate(nodeId: number): Located | undefined {
+    const place = places.get(nodeId);
+    const n = locateNode(nodeId);
+    return place && n ? { userId: place.userId, segments: place.key === '/' ? [] : place.key.slice(1).split('/'), node: n } : undefined;
+  }
 
   const ensureFolder = (userId: number, segments: readonly string[]): DriveNode => {
     const index = indexOf(userId);
@@ -286,12 +372,38 @@ export function createDrive(options: {
         existing.size = size;
         existing.updatedAt = now;
         if (policyId !== undefined) existing.policyId = policyId;
+        newEntity(existing, options.clock.now());
         return existing;
       }
       const created: DriveNode = { ...node('file', segments[segments.length - 1]!, size, now), policyId: policyId ?? groupPolicy(userId) };
       remember(userId, segments, created);
+      newEntity(created, options.clock.now());
       addUsage(userId, size);
       return created;
+    },
+    createFile(userId, segments, policyId) {
+      if (segments.length === 0 || stat(userId, segments)) throw new DriveError('exists', `${key(segments)} exists`);
+      const parent = stat(userId, segments.slice(0, -1));
+      if (!parent) throw new DriveError('not_found', `${key(segments.slice(0, -1))} does not exist`);
+      if (parent.kind !== 'folder') throw new DriveError('not_folder', `${key(segments.slice(0, -1))} is a file`);
+      // An empty file is never seen half-written; the index, not the disk, says what exists.
+      writeFileSync(diskPath(userId, segments), '');
+      const created: DriveNode = { ...node('file', segments[segments.length - 1]!, 0, options.clock.now()), policyId: policyId ?? groupPolicy(userId) };
+      remember(userId, segments, created);
+      return created;
+    },
+    entityOf: (n) => primary.get(n.id),
+    findEntity(entityId) {
+      const nodeId = entityFiles.get(entityId);
+      const found = nodeId === undefined ? undefined : locate(nodeId);
+      const entity = found ? primary.get(found.node.id) : undefined;
+      return found && entity?.id === entityId ? { ...found, entity } : undefined;
+    },
+    locate,
+    metadataOf: (n) => metadata.get(n.id) ?? {},
+    patchMetadata(n, patch) {
+      if (Object.keys(patch).length === 0) return;
+      metadata.set(n.id, { ...metadata.get(n.id), ...patch });
     },
     setPolicy(userId, segments, policyId) {
       const n = stat(userId, segments);
@@ -302,7 +414,9 @@ export function createDrive(options: {
     diskPath,
     makeTempDir: (prefix) => mkdtempSync(path.join(tmpDir, `${prefix}-`)),
     exportIndex() {
-      const snap: DriveSnapshot = { nextId, users: {}, roots: {} };
+      const snap: DriveSnapshot = { nextId, users: {}, roots: {}, entities: { next: nextEntityId, files: {} } };
+      for (const [id, entity] of primary) snap.entities!.files[id] = { ...entity };
+      if (metadata.size > 0) snap.metadata = Object.fromEntries([...metadata].map(([id, meta]) => [id, { ...meta }]));
       for (const [userId, index] of indexes) {
         const { name: _root, ...root } = index.get('/')!;
         snap.roots[userId] = root;

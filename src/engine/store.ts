@@ -48,6 +48,12 @@ export class TaskStore {
     return this.tasks.get(id);
   }
 
+  /** Every task of every owner, newest first; `limit` keeps only the newest ones. */
+  newest(limit?: number): Task[] {
+    const all = [...this.tasks.values()].sort((a, b) => b.id - a.id);
+    return limit === undefined ? all : all.slice(0, limit);
+  }
+
   add(task: Task): void {
     this.tasks.set(task.id, task);
     const index = this.owner(task.ownerId);

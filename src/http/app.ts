@@ -5,6 +5,7 @@
  *   caller resolution → the operation's guards (`x-cr-guards`) → binding → handler,
  * which is the real server's precedence (spec §3). Every answer goes through one renderer.
  */
+import { pipeline } from 'node:stream';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { User } from '../accounts/accounts.js';
@@ -16,6 +17,7 @@ import { resolveCaller } from '../services/session.js';
 import { bindingError, bindingOf, normalizeQuery, readJsonBody, type Binding } from './binding.js';
 import { correlationId, errorEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
 import { handlers as defaultHandlers, type Handler, type Handlers } from './routes/index.js';
+import { HttpReply } from './reply.js';
 import { createResponseChecker } from './self-check.js';
 
 declare global {
@@ -29,6 +31,10 @@ declare global {
       operationId?: OperationId;
       caller?: User;
       taskId?: number;
+      /** The decoded user id on operations guarded by `userId`. */
+      userId?: number;
+      /** The decoded entity number on operations guarded by `entityId`. */
+      entityId?: number;
       /** The envelope `code` sent, for the request log. */
       envelopeCode?: number;
     }
@@ -49,6 +55,10 @@ export interface HttpOptions {
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
   logger: Logger;
+  /** Run first for every request under /api/v4 (the CORS answers, when enabled). */
+  cors?: RequestHandler;
+  /** Tried after every route, before the plain 404 (the web frontend, when served). */
+  fallback?: RequestHandler;
 }
 
 const NOT_FOUND = '404 page not found';
@@ -90,6 +100,20 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
     res.end(serializeEnvelope(env));
   };
 
+  /** A non-envelope answer (HttpReply); strict mode checks the operation declares its status. */
+  const sendReply = (res: Response, reply: HttpReply): void => {
+    const opId = res.locals.operationId;
+    const problems = checker && opId ? checker.checkStatus(opId, reply.status) : [];
+    if (problems.length > 0) {
+      options.logger.error({ operationId: opId, problems, status: reply.status }, 'response does not match the contract');
+      res.status(500).end();
+      return;
+    }
+    res.status(reply.status);
+    for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
+    writeReplyBody(res, reply);
+  };
+
   const router = express.Router({ caseSensitive: true, strict: false });
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const method of HTTP_METHODS) {
@@ -100,22 +124,26 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
       if (!handler) throw new Error(`No handler for contract operation ${op.operationId}.`);
       const binding = bindingOf(doc, op);
       router[method](expressPath(path), [
+        // Express lets HEAD into GET routes; only operations declared for HEAD answer it.
+        ...(method === 'get' ? [skipHead] : []),
         operation(op.operationId as OperationId),
         callerResolution(),
         ...guards(op),
         ...bind(binding, validator, options.bodyLimit),
-        run(handler, (req, res, env) => send(req, res, env)),
+        run(handler, (req, res, env) => send(req, res, env), sendReply),
       ]);
     }
   }
-  // The contract has no HEAD or OPTIONS operations, but express would answer both by itself
-  // (HEAD from the GET route, OPTIONS with an Allow list); the real server answers 404.
+  // The contract has no OPTIONS operations, but express would answer them by itself (with an
+  // Allow list); the real server answers 404. HEAD reaches only the operations declaring it.
   for (const [at, handler] of options.mounts ?? []) app.use(at, handler);
+  if (options.cors) app.use('/api/v4', options.cors);
   app.use('/api/v4', ...options.before);
   app.use('/api/v4', (req: Request, res: Response, next: NextFunction) =>
-    req.method === 'HEAD' || req.method === 'OPTIONS' ? notFound(req, res) : next(),
+    req.method === 'OPTIONS' ? notFound(req, res) : next(),
   );
   app.use('/api/v4', router);
+  if (options.fallback) app.use(options.fallback);
   app.use(notFound);
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -135,6 +163,28 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
 function notFound(_req: Request, res: Response): void {
   res.status(404).setHeader('Content-Type', 'text/plain');
   res.end(NOT_FOUND);
+}
+
+/** A HEAD request on a GET route goes on to the next route (a declared HEAD one, or the 404). */
+function skipHead(req: Request, _res: Response, next: NextFunction): void {
+  next(req.method === 'HEAD' ? 'route' : undefined);
+}
+
+/**
+ * Sends a reply's body: nothing for HEAD (a stream is then never opened), bytes as they are, a
+ * stream piped; a stream failing midway cuts the connection (the status has gone out).
+ */
+function writeReplyBody(res: Response, reply: HttpReply): void {
+  const body = reply.body;
+  if (res.req.method === 'HEAD') {
+    res.end();
+  } else if (typeof body === 'function') {
+    pipeline(body(), res, (err) => {
+      if (err && !res.destroyed) res.destroy(err);
+    });
+  } else {
+    res.end(body);
+  }
 }
 
 /** `/workflow/progress/{id}` → `/workflow/progress/:id` */
@@ -163,7 +213,7 @@ function callerResolution(): RequestHandler {
   };
 }
 
-const GUARDS = ['login', 'admin', 'taskId'] as const;
+const GUARDS = ['login', 'admin', 'taskId', 'userId', 'signature', 'entityId'] as const;
 type Guard = (typeof GUARDS)[number];
 
 function guards(op: OpenApiOperation): RequestHandler[] {
@@ -187,6 +237,13 @@ function guard(name: Guard): RequestHandler {
         const user = res.locals.caller;
         next(user && ctxOf(res).accounts.hasPermission(user, 'admin') ? undefined : new ApiError(Code.NoPermission, ''));
       };
+    case 'userId':
+      return function userId(req, res, next) {
+        const id = ctxOf(res).ids.decode('user', String(req.params.id ?? ''));
+        if (id === undefined) return next(new ApiError(Code.ParamErr, Msg.parseObjectId));
+        res.locals.userId = id;
+        next();
+      };
     case 'taskId':
       return function taskId(req, res, next) {
         const id = ctxOf(res).ids.decode('task', String(req.params.id ?? ''));
@@ -194,6 +251,34 @@ function guard(name: Guard): RequestHandler {
         res.locals.taskId = id;
         next();
       };
+    case 'signature':
+      // A signed URL (POST /file/url): the signature covers the decoded path and an expiry.
+      return function signature(req, res, next) {
+        const ctx = ctxOf(res);
+        const sign = (req.query as Record<string, unknown>).sign;
+        try {
+          ctx.signer.check(decodedPath(req), Array.isArray(sign) ? String(sign[0]) : (sign as string | undefined), Math.floor(ctx.clock.now() / 1000));
+          next();
+        } catch (err) {
+          next(err);
+        }
+      };
+    case 'entityId':
+      return function entityId(req, res, next) {
+        const id = ctxOf(res).ids.decode('entity', String(req.params.id ?? ''));
+        if (id === undefined) return next(new ApiError(Code.ParamErr, Msg.parseObjectId));
+        res.locals.entityId = id;
+        next();
+      };
+  }
+}
+
+/** The request path as the server reads it: percent-decoded (an undecodable path names nothing). */
+function decodedPath(req: Request): string {
+  try {
+    return decodeURIComponent(req.originalUrl.split('?')[0] ?? '');
+  } catch {
+    return '';
   }
 }
 
@@ -212,7 +297,11 @@ function bind(binding: Binding, validator: RequestHandler[], bodyLimit: number):
   return [...(binding.hasBody ? readJsonBody(bodyLimit) : []), normalizeQuery(binding), ...validate];
 }
 
-function run(handler: Handler<OperationId>, send: (req: Request, res: Response, env: Envelope) => void): RequestHandler {
+function run(
+  handler: Handler<OperationId>,
+  send: (req: Request, res: Response, env: Envelope) => void,
+  sendReply: (res: Response, reply: HttpReply) => void,
+): RequestHandler {
   return async function handle(req, res, next) {
     try {
       const call = () =>
@@ -222,10 +311,13 @@ function run(handler: Handler<OperationId>, send: (req: Request, res: Response, 
           body: req.body as never,
           query: req.query as never,
           taskId: res.locals.taskId,
+          userId: res.locals.userId,
+          entityId: res.locals.entityId,
           req,
         });
       const data = await (res.locals.aroundHandler ? res.locals.aroundHandler(call) : call());
-      send(req, res, data === undefined ? { code: Code.Success, msg: '' } : { code: Code.Success, data, msg: '' });
+      if (data instanceof HttpReply) sendReply(res, data);
+      else send(req, res, data === undefined ? { code: Code.Success, msg: '' } : { code: Code.Success, data, msg: '' });
     } catch (err) {
       next(err);
     }
@@ -240,7 +332,8 @@ function requestLog(logger: Logger): RequestHandler {
       logger.info(
         {
           method: req.method,
-          url: req.originalUrl,
+          // A control token given in the query (the dashboard's `?token=`) stays out of the log.
+          url: req.originalUrl.replace(/([?&]token=)[^&#]*/g, '$1[redacted]'),
           status: res.statusCode,
           code: res.locals.envelopeCode,
           ms: Math.round((performance.now() - started) * 10) / 10,

@@ -27,16 +27,20 @@ export interface Binding {
   fields: BindingField[];
   hasBody: boolean;
   queryKeys: string[];
+  /** Query parameters of type boolean: Go's spellings are read as `true` / `false`. */
+  booleanKeys: string[];
 }
 
 /** Reads an operation's binding fields from the contract. */
 export function bindingOf(doc: OpenApiDocument, op: OpenApiOperation): Binding {
   const fields: BindingField[] = [];
   const queryKeys: string[] = [];
+  const booleanKeys: string[] = [];
   for (const p of op.parameters ?? []) {
     const param = resolveRef<OpenApiParameter>(doc, p);
     if (param.in !== 'query') continue;
     queryKeys.push(param.name);
+    if (resolveRef<JsonSchema>(doc, param.schema).type === 'boolean') booleanKeys.push(param.name);
     fields.push({ in: 'query', key: param.name, field: param['x-cr-field'] ?? pascal(param.name), required: !!param.required });
   }
   const bodySchema = op.requestBody ? resolveRef<JsonSchema>(doc, op.requestBody.content['application/json'].schema) : undefined;
@@ -44,7 +48,7 @@ export function bindingOf(doc: OpenApiDocument, op: OpenApiOperation): Binding {
     const schema = resolveRef<JsonSchema>(doc, prop);
     fields.push({ in: 'body', key, field: schema['x-cr-field'] ?? pascal(key), required: !!bodySchema?.required?.includes(key) });
   }
-  return { fields, hasBody: !!bodySchema, queryKeys };
+  return { fields, hasBody: !!bodySchema, queryKeys, booleanKeys };
 }
 
 function pascal(key: string): string {
@@ -142,9 +146,17 @@ export function readJsonBody(limit: number): RequestHandler[] {
   return [rawWithErrors, decode];
 }
 
+/** Go's `strconv.ParseBool` spellings, as the query binding accepts them. */
+const GO_BOOLEANS: Record<string, string> = {
+  ...Object.fromEntries(['1', 't', 'T', 'TRUE', 'true', 'True'].map((s) => [s, 'true'])),
+  ...Object.fromEntries(['0', 'f', 'F', 'FALSE', 'false', 'False'].map((s) => [s, 'false'])),
+};
+
 /**
  * Normalizes the query string the way the server reads it: the first value of a repeated
- * parameter wins, and an empty value of a bound parameter counts as absent.
+ * parameter wins, an empty value of a bound parameter counts as absent, and a boolean
+ * parameter takes Go's spellings (`1`, `t`, `TRUE`…); anything else stays as sent and fails
+ * validation ("Parameter error").
  */
 export function normalizeQuery(binding: Binding): RequestHandler {
   return function normalizeQuery(req, _res, next) {
@@ -152,7 +164,7 @@ export function normalizeQuery(binding: Binding): RequestHandler {
     for (const [k, v] of Object.entries(req.query as Record<string, unknown>)) {
       const first = Array.isArray(v) ? v[0] : v;
       if (binding.queryKeys.includes(k) && first === '') continue;
-      query[k] = first;
+      query[k] = binding.booleanKeys.includes(k) && typeof first === 'string' ? (GO_BOOLEANS[first] ?? first) : first;
     }
     // express 5 recomputes req.query on each read; pin the normalized copy.
     Object.defineProperty(req, 'query', { value: query, writable: true, configurable: true, enumerable: true });

@@ -196,6 +196,25 @@ describe('errorEnvelope', () => {
     });
   });
 
+  it('renders a batch failure’s items as nested envelopes sharing one correlation id (asked for once)', () => {
+    let asked = 0;
+    const once = () => (asked++, CID);
+    const items = [
+      ['cloudreve://my/a', new ApiError(40016, 'Path not exist', undefined, { detail: 'ent: not found' })],
+      ['cloudreve://my/b', new ApiError(-1, 'uncoded')],
+    ] as const;
+    const err = new ApiError(40081, 'One or more operation failed', undefined, { aggregated: items });
+    expect(serializeEnvelope(errorEnvelope(err, once, false))).toBe(
+      `{"code":40081,"aggregated_error":{"cloudreve://my/a":{"code":40016,"msg":"Path not exist","correlation_id":"${CID}"},` +
+        `"cloudreve://my/b":{"code":-1,"msg":"","correlation_id":"${CID}"}},"msg":"One or more operation failed","correlation_id":"${CID}"}`,
+    );
+    expect(asked).toBe(1);
+    expect(errorEnvelope(err, cid, true).aggregated_error).toEqual({
+      'cloudreve://my/a': { code: 40016, msg: 'Path not exist', error: 'ent: not found', correlation_id: CID },
+      'cloudreve://my/b': { code: -1, msg: '', correlation_id: CID },
+    });
+  });
+
   it('serializes in envelope key order with debug error and data', () => {
     const err = new ApiError(40073, 'Lock conflict', { a: 1 }, { detail: 'raw' });
     expect(serializeEnvelope(errorEnvelope(err, cid, true))).toBe(

@@ -50,8 +50,27 @@ export function correlationId(req: Request, random: Random): string {
   return (header !== undefined && parseUuid(header)) || random.uuid();
 }
 
-/** The envelope of an error: message from the error, code from its innermost coded cause. */
+/**
+ * The envelope of an error: message from the error, code from its innermost coded cause. A
+ * batch failure carries its items' envelopes in `aggregated_error`, all with the request's
+ * correlation id.
+ */
 export function errorEnvelope(err: ApiError, cid: () => string, debug: boolean): Envelope {
+  let id: string | undefined;
+  const once = () => (id ??= cid());
+  const env = envelopeOf(err, once, debug);
+  if (err.aggregated) {
+    const items: Record<string, unknown> = {};
+    for (const [key, item] of err.aggregated) {
+      const nested = envelopeOf(item, once, debug);
+      items[key] = { code: nested.code, msg: nested.msg, ...(nested.error ? { error: nested.error } : {}), correlation_id: once() };
+    }
+    env.aggregated_error = items;
+  }
+  return env;
+}
+
+function envelopeOf(err: ApiError, cid: () => string, debug: boolean): Envelope {
   const code = err.effectiveCode;
   // Nothing in the chain carries a code: the server sends -1 with an empty message.
   const env: Envelope = { code, msg: code === Code.Unset ? '' : err.message };

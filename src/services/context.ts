@@ -8,9 +8,11 @@ import type { Drive } from '../drive/drive.js';
 import type { Clock } from '../engine/clock.js';
 import type { Engine } from '../engine/engine.js';
 import type { Downloader } from '../remote/downloader.js';
+import type { SiteConfigSettings } from '../site-config.js';
 import type { Policies } from '../storage/policies.js';
 import type { IdCodec } from '../util/ids.js';
 import type { Random } from '../util/random.js';
+import type { UrlSigner } from './signer.js';
 import type { TokenService } from './tokens.js';
 
 export type Edition = 'community' | 'pro';
@@ -24,6 +26,12 @@ export interface SiteSettings {
   legacy: boolean;
   /** The cluster's nodes: the master only (a single-node simulator never allocates a slave, spec §8.3). */
   nodes: ReadonlyArray<{ id: number; name: string; type: 'master' | 'slave' }>;
+  /** The site's UUID (`instance_id`), drawn from the world's random source when it is built. */
+  instanceId: string;
+  /** What GET /site/config/<section> reports. */
+  config: SiteConfigSettings;
+  /** File listings page by cursor (`next_token`), the default, or by page number. */
+  cursorPagination: boolean;
 }
 
 export interface ServiceContext {
@@ -39,4 +47,6 @@ export interface ServiceContext {
   readonly engine: Engine;
   readonly downloader: Downloader;
   readonly policies: Policies;
+  /** Signs and checks the content URLs of `POST /file/url` (the world's own secret). */
+  readonly signer: UrlSigner;
 }

@@ -4,7 +4,7 @@
  * its `Authorization` header (spec §2.1).
  */
 import { ApiError, Code, Msg } from '../errors.js';
-import type { RequestBody, Schemas } from '../contract/index.js';
+import type { RequestBody, RequestQuery, Schemas } from '../contract/index.js';
 import type { User } from '../accounts/accounts.js';
 import { formatTime } from '../util/time.js';
 import type { ServiceContext } from './context.js';
@@ -36,6 +36,17 @@ export function tokenDto(ctx: ServiceContext, pair: TokenPair): Schemas['Token']
     access_expires: formatTime(pair.accessExpires, ctx.site.utcOffsetMinutes, true),
     refresh_expires: formatTime(pair.refreshExpires, ctx.site.utcOffsetMinutes, true),
   };
+}
+
+/**
+ * GET /session/prepare: the sign-in methods of an account. The status is not checked here;
+ * banned and inactive accounts fail at sign-in.
+ */
+export function prepareLogin(ctx: ServiceContext, query: RequestQuery<'prepareLogin'>): Schemas['PrepareLoginResponse'] {
+  const user = ctx.accounts.userByEmail(query.email);
+  if (!user) throw new ApiError(Code.NotFound, Msg.userNotFound);
+  // Accounts have no passkeys in the simulator.
+  return { webauthn_enabled: false, password_enabled: user.password !== '' };
 }
 
 /** POST /session/token */

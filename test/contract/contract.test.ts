@@ -12,6 +12,7 @@ import request from 'supertest';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { CONTRACT_FILE, HTTP_METHODS, loadContract, type OpenApiOperation } from '../../src/contract/index.js';
 import { createHttpApp, fixedContext } from '../../src/http/app.js';
+import { HttpReply } from '../../src/http/reply.js';
 import { handlers } from '../../src/http/routes/index.js';
 import { createResponseChecker } from '../../src/http/self-check.js';
 import { resolveOptions } from '../../src/options.js';
@@ -48,9 +49,12 @@ describe('the route table', () => {
     const sim = testSimulator({ edition: 'pro' });
     const { access } = await signIn(sim, 'admin');
     const url = `/api/v4${p.replace('{id}', sim.ids.encode('task', 1))}`;
-    const res = await request(sim.app)[method.toLowerCase() as 'get'](url).set('Authorization', access).send('{}');
+    const call = request(sim.app)[method.toLowerCase() as 'get'](url).set('Authorization', access);
+    // HEAD carries no body either way: the envelope's headers show it was routed.
+    const res = method === 'HEAD' ? await call : await call.send('{}');
     expect(res.status, `${op.operationId} should be routed`).toBe(200);
-    expect(typeof res.body.code).toBe('number');
+    if (method === 'HEAD') expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    else expect(typeof res.body.code).toBe('number');
   });
 });
 
@@ -97,6 +101,40 @@ describe('response self-check', () => {
     const broken = { ...handlers, ping: () => 42 as unknown as string };
     const app = createHttpApp(loadContract(), { edition: 'community', before: [fixedContext(testContext())], strict: false, debug: false, bodyLimit: 1024, logger: pino({ level: 'silent' }) }, broken);
     expect((await request(app).get('/api/v4/site/ping')).text).toBe('{"code":0,"data":42,"msg":""}');
+  });
+});
+
+describe('non-envelope answers (HttpReply)', () => {
+  const doc = loadContract();
+  const checker = createResponseChecker(doc);
+  const app = (strict: boolean, reply: HttpReply, lines: string[] = []) =>
+    createHttpApp(
+      doc,
+      { edition: 'community', before: [fixedContext(testContext())], strict, debug: false, bodyLimit: 1024, logger: pino({ level: 'error' }, { write: (l: string) => lines.push(l) }) },
+      { ...handlers, ping: () => reply },
+    );
+
+  it('are allowed only with a non-200 status the operation declares', () => {
+    expect(checker.checkStatus('getUserAvatar', 404)).toEqual([]);
+    expect(checker.checkStatus('getUserAvatar', 418)).toEqual(['HTTP 418 is not a declared non-envelope response of getUserAvatar']);
+    expect(checker.checkStatus('getUserAvatar', 200).length).toBe(1);
+    expect(checker.checkStatus('ping', 404).length).toBe(1);
+  });
+
+  it('are sent as they are: status, headers, body', async () => {
+    const res = await request(app(false, new HttpReply(404, { 'X-Test': 'yes' }, 'raw'))).get('/api/v4/site/ping');
+    expect(res.status).toBe(404);
+    expect(res.headers['x-test']).toBe('yes');
+    expect(res.headers['cache-control']).toBe('private, no-cache');
+    expect(res.text).toBe('raw');
+  });
+
+  it('turn into a logged HTTP 500 in strict mode when the contract does not declare them', async () => {
+    const lines: string[] = [];
+    const res = await request(app(true, new HttpReply(404), lines)).get('/api/v4/site/ping');
+    expect(res.status).toBe(500);
+    expect(res.text).toBe('');
+    expect(lines.join('')).toContain('HTTP 404 is not a declared non-envelope response of ping');
   });
 });
 

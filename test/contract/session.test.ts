@@ -167,6 +167,32 @@ describe('POST /session/token/refresh', () => {
     expect(decodeJwt(res.body.data.refresh_token).root_token_id).toBe(decodeJwt(refresh).root_token_id);
   });
 
+  it('lets parallel refreshes with the same refresh token all succeed (the web UI sends them)', async () => {
+    const sim = testSimulator();
+    const { refresh } = await signIn(sim, 'alice');
+    await sim.clock.advance(60_000);
+    const replies = await Promise.all(Array.from({ length: 5 }, () => request(sim.app).post(REFRESH).send({ refresh_token: refresh })));
+    for (const res of replies) {
+      expect(res.body).toEqual({
+        code: 0,
+        data: {
+          access_token: expect.any(String),
+          refresh_token: expect.any(String),
+          access_expires: '2025-05-20T05:01:00Z',
+          refresh_expires: '2025-06-03T04:01:00Z',
+        },
+        msg: '',
+      });
+      const capacity = await request(sim.app).get('/api/v4/user/capacity').set('Authorization', `Bearer ${res.body.data.access_token}`);
+      expect(capacity.body.code).toBe(0);
+    }
+    // Every pair's refresh token keeps working, and so does the original one.
+    const again = await Promise.all(
+      [refresh, ...replies.map((r) => r.body.data.refresh_token as string)].map((t) => request(sim.app).post(REFRESH).send({ refresh_token: t })),
+    );
+    expect(again.map((r) => r.body.code)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
   it('answers 40020 "Failed to issue token pair" for an access token', async () => {
     const sim = testSimulator();
     const { access } = await signIn(sim, 'alice');

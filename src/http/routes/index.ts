@@ -1,8 +1,10 @@
 /** @module http/routes — the handler table, one entry per contract operation. */
+import { fileHandlers } from './file.js';
 import { sessionHandlers } from './session.js';
 import { siteHandlers } from './site.js';
 import type { Handlers } from './types.js';
+import { userHandlers } from './user.js';
 import { workflowHandlers } from './workflow.js';
 
-export const handlers: Handlers = { ...siteHandlers, ...sessionHandlers, ...workflowHandlers };
+export const handlers: Handlers = { ...siteHandlers, ...sessionHandlers, ...userHandlers, ...fileHandlers, ...workflowHandlers };
 export type { Handler, HandlerCall, Handlers } from './types.js';
