@@ -1,6 +1,6 @@
 /**
  * @module control/dashboard
- * The live task dashboard (`GET /__sim/ui`): one self-contained page, `ui/dashboard.html`
+ * The live task dashboard (`GET /__sim/ui`): one self-contained page, `dashboard.html` beside this module
  * (inline CSS and script, no framework, no requests beyond /__sim). It is served with a
  * Content-Security-Policy that allows exactly its own script and nothing from elsewhere.
  */
@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const DASHBOARD_FILE = fileURLToPath(new URL('../../ui/dashboard.html', import.meta.url));
+/** Beside this module: `src/control/` when run from source, `dist/control/` when built (the build copies it). */
+export const DASHBOARD_FILE = fileURLToPath(new URL('./dashboard.html', import.meta.url));
 
 export interface DashboardPage {
   html: string;
