@@ -208,9 +208,13 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
   });
 
   const before: RequestHandler[] = [selectWorld(worldFor), journalMiddleware(options.bodyLimit), requestFaults(faults)];
-  const mounts: Array<[string, RequestHandler]> = options.control
-    ? [['/__sim', controlRouter({ worldFor, worlds: () => [...worlds.values()], drop, faults, mintToken, ...(options.controlToken ? { token: options.controlToken } : {}) })]]
-    : [];
+  const control = options.control
+    ? controlRouter({ worldFor, worlds: () => [...worlds.values()], drop, faults, mintToken, ...(options.controlToken ? { token: options.controlToken } : {}) })
+    : undefined;
+  // The control plane also answers under /api/__sim: a web frontend's service worker answers
+  // every navigation on its origin with its own page except under /api/, so that is where the
+  // dashboard stays reachable next to a served frontend.
+  const mounts: Array<[string, RequestHandler]> = control ? [['/__sim', control], ['/api/__sim', control]] : [];
   const app = createHttpApp(loadContract(), {
     edition: options.edition,
     before,

@@ -287,3 +287,20 @@ describe('the namespace header on the page', () => {
     expect(script).toContain(`h['${NAMESPACE_HEADER}'] = namespace`);
   });
 });
+
+describe('the control plane under /api/__sim (beside a frontend’s service worker)', () => {
+  it('serves the dashboard and the same operations as /__sim', async () => {
+    const sim = testSimulator();
+    const page = await request(sim.app).get('/api/__sim/ui');
+    expect([page.status, page.headers['content-type']]).toEqual([200, 'text/html; charset=utf-8']);
+    expect(page.text).toBe((await request(sim.app).get('/__sim/ui')).text);
+    expect((await request(sim.app).get('/api/__sim/tasks')).body).toEqual((await request(sim.app).get('/__sim/tasks')).body);
+    expect((await request(sim.app).get('/api/__sim/clock')).body).toEqual((await request(sim.app).get('/__sim/clock')).body);
+  });
+
+  it('is absent, like /__sim, when the control plane is off', async () => {
+    const sim = testSimulator({ control: false });
+    const res = await request(sim.app).get('/api/__sim/ui');
+    expect([res.status, res.text]).toEqual([404, '404 page not found']);
+  });
+});
