@@ -8,6 +8,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSyn
 import path from 'node:path';
 import { parse } from 'yaml';
 import { KEEP_FILE } from '../drive/drive.js';
+import type { Schemas } from '../contract/index.js';
 import type { IdCodec } from '../util/ids.js';
 
 export const POLICY_TYPES = ['local', 'remote', 'oss', 'cos', 's3', 'ks3', 'obs', 'qiniu', 'upyun', 'onedrive'] as const;
@@ -27,17 +28,8 @@ export interface Policy {
   storageDir?: string;
 }
 
-/** The policy object as the API shows it (spec F§5: keys in this order, empty ones left out). */
-export interface PolicyDto {
-  id: string;
-  name: string;
-  allowed_suffix?: string[];
-  denied_suffix?: string[];
-  allowed_name_regexp?: string;
-  denied_name_regexp?: string;
-  type: PolicyType;
-  max_size: number;
-}
+/** The policy object as the API shows it (spec F§1.6), as the contract types it. */
+export type PolicyDto = Schemas['StoragePolicy'];
 
 export const DEFAULT_POLICY: Policy = { id: 1, name: 'Default storage policy', type: 'local', maxSize: 0, allowedSuffix: [], deniedSuffix: [] };
 
