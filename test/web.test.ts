@@ -3,12 +3,13 @@
  * `index.html` with the site's placeholders filled in, `/manifest.json`; and CORS for a
  * frontend on another origin (`cors`, `--cors`). The API and the control plane do not change.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSimulator } from '../src/index.js';
+import { findWebUi } from './browser/setup.js';
 import { signIn, testSimulator } from './helpers.js';
 
 const INDEX = [
@@ -304,8 +305,10 @@ describe('cors', () => {
   });
 });
 
-const DIST = path.resolve(import.meta.dirname, '../../shared/cloudreve-web/dist');
-const HAS_DIST = existsSync(path.join(DIST, 'index.html'));
+/** The official build, where the browser test looks for it (CLOUDREVE_SIM_WEB_UI, then beside the repository). */
+const found = findWebUi();
+const DIST = 'dir' in found ? found.dir : '(no build)';
+const HAS_DIST = 'dir' in found;
 
 describe('the official frontend build', () => {
   it.skipIf(!HAS_DIST)(`serves ${DIST} with every placeholder filled, its entry script, icons and manifest icons (skipped when that build is absent)`, async () => {
