@@ -14,6 +14,10 @@ export const Code = {
   NotFound: 404,
   ParamErr: 40001,
   ObjectExist: 40004,
+  PolicyNotAllowed: 40006,
+  UploadSessionExpired: 40011,
+  InvalidChunkIndex: 40012,
+  InvalidContentLength: 40013,
   SignExpired: 40005,
   GroupNotAllowed: 40007,
   BatchSizeExceeded: 40015,
@@ -32,6 +36,7 @@ export const Code = {
   LockConflict: 40073,
   InvalidSign: 40071,
   BatchLimitExceeded: 40074,
+  StaleVersion: 40076,
   EntityNotExist: 40077,
   InvalidPassword: 40080,
   BatchOperationFailed: 40081,
@@ -39,6 +44,7 @@ export const Code = {
   InsufficientScope: 40089,
   DBError: 50001,
   EncryptError: 50002,
+  IOFailed: 50004,
   InternalSetting: 50005,
 } as const;
 

@@ -77,7 +77,7 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
   }
   const services: WorkflowServices = { drive, accounts, ids, legacy, downloader: createDownloader({ catalogue: loadCatalogue(options.fixtures), seed: options.seed ?? '' }),
     fetchAllow: options.fetchAllow,
-    waitForSeeding: options.waitForSeeding,
+    node: { settings: options.waitForSeeding ? { wait_for_seeding: true } : {}, createdAt: clock.now(), updatedAt: clock.now() },
     policies,
   };
   const engine = createEngine({
@@ -123,6 +123,10 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     downloader: services.downloader,
     policies,
     signer: createUrlSigner(random),
+    uploads: new Map(),
+    archiveSessions: new Map(),
+    node: services.node,
+    settings: new Map(),
   };
 }
 

@@ -23,7 +23,7 @@ import { worldTasks, type SimTaskInfo } from './control/tasks.js';
 import type { Drive } from './drive/drive.js';
 import type { Policies } from './storage/policies.js';
 import type { Clock } from './engine/clock.js';
-import { createHttpApp } from './http/app.js';
+import { createHttpApp, streamsBody } from './http/app.js';
 import { corsMiddleware, webRouter } from './http/web.js';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.js';
 import { tokenDto } from './services/session.js';
@@ -207,7 +207,8 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
     },
   });
 
-  const before: RequestHandler[] = [selectWorld(worldFor), journalMiddleware(options.bodyLimit), requestFaults(faults)];
+  const contract = loadContract();
+  const before: RequestHandler[] = [selectWorld(worldFor), journalMiddleware(options.bodyLimit, streamsBody(contract)), requestFaults(faults)];
   const control = options.control
     ? controlRouter({ worldFor, worlds: () => [...worlds.values()], drop, faults, mintToken, ...(options.controlToken ? { token: options.controlToken } : {}) })
     : undefined;
@@ -215,7 +216,7 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
   // every navigation on its origin with its own page except under /api/, so that is where the
   // dashboard stays reachable next to a served frontend.
   const mounts: Array<[string, RequestHandler]> = control ? [['/__sim', control], ['/api/__sim', control]] : [];
-  const app = createHttpApp(loadContract(), {
+  const app = createHttpApp(contract, {
     edition: options.edition,
     before,
     mounts,

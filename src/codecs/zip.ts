@@ -211,6 +211,34 @@ export async function writeZip(
   }
 }
 
+/**
+ * A ZIP of `entries` as a readable stream, made while it is read (an archive download served
+ * on the fly): yazl opens each entry's source only when it reaches it. Level 0 (the default
+ * here) stores entries uncompressed. A source failing midway errors the stream.
+ */
+export function zipStream(entries: readonly ZipEntrySource[], options: { level?: number } = {}): Readable {
+  const level = options.level ?? 0;
+  const zip = new ZipFile();
+  const setName = nameOverride(zip);
+  const output = zip.outputStream as Readable;
+  zip.on('error', (err: Error) => output.destroy(err));
+  for (const src of entries) {
+    setName(entryName(src), () =>
+      zip.addReadStreamLazy(PLACEHOLDER_NAME, { mtime: src.mtime, compress: level > 0, compressionLevel: level, size: src.size }, (cb) => {
+        try {
+          const source = src.open() as Readable;
+          source.on('error', (err: Error) => output.destroy(err));
+          cb(null, source);
+        } catch (err) {
+          output.destroy(err as Error);
+        }
+      }),
+    );
+  }
+  zip.end();
+  return output;
+}
+
 /** Encodes and checks an entry name; the bytes go into the archive untouched. */
 function entryName(src: ZipEntrySource): Buffer {
   if (typeof src.name !== 'string' || src.name === '') throw new TypeError('zip: entry name must be a non-empty string');

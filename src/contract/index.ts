@@ -43,7 +43,7 @@ export interface OpenApiDocument {
 export interface OpenApiOperation {
   operationId: string;
   parameters?: Array<OpenApiParameter | { $ref: string }>;
-  requestBody?: { content: { 'application/json': { schema: JsonSchema } } };
+  requestBody?: { content: { 'application/json'?: { schema: JsonSchema }; 'application/octet-stream'?: { schema: JsonSchema } } };
   security?: unknown[];
   'x-cr-guards'?: string[];
   'x-cr-edition'?: 'pro';

@@ -208,13 +208,45 @@ export interface paths {
          *     to the folder asked for. A URI with a query part (a search) answers an empty list.
          *
          *     Server: the JSON answer is sent even when the client asks for `text/event-stream`.
-         *     Simulator: the trash and `shared_with_me` roots are always empty (nothing can be
-         *     deleted or shared yet).
+         *     The trash root lists the caller's trash items (`DELETE /file`): `path`
+         *     `cloudreve://trash/<UUID>`, the original `name`, metadata `sys:restore_uri` and
+         *     `sys:expected_collect_time`, `capability` `AMIK`, and a zero `parent`; a trashed
+         *     folder is one item whose children cannot be listed. Simulator: the
+         *     `shared_with_me` root is always empty (nothing can be shared yet).
          */
         get: operations["listFiles"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete files and folders (to the trash or for good)
+         * @description No login guard. Checks after binding, in order: more than 3000 URIs → 40074
+         *     "Maximum allowed batch size: 3000"; any URI that does not parse → 40001 "unknown
+         *     uri" (nothing is deleted); `unlink: true` without the group's advanced-delete
+         *     permission (bit 12) → `{"code":403,"msg":"advance delete permission is required"}`,
+         *     even for a soft delete; a target at or above a path a running upload session locks →
+         *     `{"code":40073,"msg":"Lock conflict"}` for the whole request, nothing deleted. Then
+         *     each URI on its own, failures aggregated (40081 with
+         *     `aggregated_error` keyed by the URI as re-serialised, nested envelopes sharing the
+         *     request's `correlation_id`; `msg` is the item's error with one failure, "One or more
+         *     operation failed" with more; items that succeeded stay done): resolution (401 for
+         *     anonymous callers, 403 "Permission denied", 40016 "Path not exist").
+         *
+         *     Soft delete (the default): only `my` allows it; a `trash` or other item, or the `my`
+         *     root → 403 "Not supported action". The object (a folder with everything below it)
+         *     leaves its parent and becomes one trash item, listed under `cloudreve://trash` as
+         *     `cloudreve://trash/<UUID>` with its original `name` and the metadata
+         *     `sys:restore_uri` (its URI) and `sys:expected_collect_time` (Unix seconds, deletion
+         *     time + 604800 as a string). Sizes and the user's usage do not change.
+         *
+         *     Permanent delete (`skip_soft_delete: true`): a `my` object (folders recursively) or
+         *     a trash item (`cloudreve://trash/<UUID>`) is removed and the usage falls by the
+         *     bytes freed; a root → 403 "Not supported action".
+         *
+         *     Simulator: the stored data is removed at once, also with `unlink` (the real server
+         *     keeps it with `unlink` and reclaims it asynchronously otherwise); the 40073 carries
+         *     no conflict details in `data`. The trash is never collected on its own.
+         */
+        delete: operations["deleteFiles"];
         options?: never;
         head?: never;
         patch?: never;
@@ -309,8 +341,13 @@ export interface paths {
          *
          *     Simulator: the site URL is the request's own scheme and host; URLs are not cached
          *     (every call signs anew); `redirect` is accepted and ignored (the JSON is always
-         *     sent); `archive: true` checks the group's archive-download permission (→ 40007 with
-         *     an empty `msg`) and then answers -1 (on-the-fly archives are not simulated yet).
+         *     sent).
+         *
+         *     `archive: true`: after the batch limit and the URI parsing, the group's
+         *     archive-download permission (bit 4) → 40007 with an empty `msg`. The URIs are not
+         *     resolved now: a session keeps them with the requester for 600 s, and the answer is
+         *     one URL, `<scheme>://<host>/api/v4/file/archive/<UUID>/archive.zip?sign=…`, with
+         *     `expires` = now + 600 s.
          */
         post: operations["getFileUrl"];
         delete?: never;
@@ -366,6 +403,124 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/file/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace a file's content with the request body
+         * @description No login guard. The raw request body (any `Content-Type`) becomes the file's new
+         *     content, streamed to disk and committed at once; the app never reads it as JSON.
+         *     Checks after binding, in order: the size from `Content-Length` (else
+         *     `X-Expected-Entity-Length`; a present header that is not an integer → 40001 "invalid
+         *     content length"; neither, a chunked body → size 0 and an empty version is written,
+         *     as the server does); size over 52428800 → 40049 "File is too large" (the body is not
+         *     read); `uri` does not parse → 40001 "unknown uri"; a file system without upload
+         *     capability → 403 "Not supported action"; resolution (401, 403 "Permission denied",
+         *     40016); the target is a folder → 40004 "Object existed" (a missing target is created,
+         *     parents included, and `previous` is then ignored); a running upload session on the
+         *     path → 40073 "Lock conflict"; name and policy rules → 40052; the policy's `max_size` →
+         *     40049; capacity (reserved upload space included) → 40051; for an existing file with a
+         *     `previous`, not an entity hashid → 40001 "Unknown version ID", not the current
+         *     primary entity → 40076 "File is updated during your edit" (`[0,8]` matches a file
+         *     without content). Every save makes a new entity; the old one is dropped.
+         *
+         *     The answer is the updated File object: `size` = the bytes received, the new
+         *     `primary_entity`, `metadata: null`, `updated_at` the completion time.
+         */
+        put: operations["updateFileContent"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/file/upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Start an upload (a session)
+         * @description No login guard. Checks after binding, in order: `uri` does not parse → 40001 "unknown
+         *     uri"; `policy_id` not a policy hashid → 40001 "unknown policy id" (otherwise ignored:
+         *     the owner's group policy is used); metadata as for `POST /file/create` (40001); a
+         *     file system without upload capability → 403 "Not supported action", unknown host →
+         *     -1, resolution (401, 403 "Permission denied", 40016); the target exists — without
+         *     `entity_type` or when it is a folder → 40004 "Object existed", a missing target with
+         *     `entity_type: live_photo` → 40016; a running session on the same path → 40073 "Lock
+         *     conflict"; name, extension and regexp rules → 40052; `size` over the policy's
+         *     `max_size` → 40049; `used` (reserved sizes of other sessions included) + `size` over
+         *     the group's `max_storage` → 40051; a version upload whose `previous` is not the
+         *     current entity → 40076 (not an entity hashid → 40001 "Unknown version ID").
+         *
+         *     A new file gets a placeholder at once (parents created): size 0, no content, public
+         *     metadata `sys:upload_session_id`. The declared size is reserved in the owner's
+         *     `used`. `expires` is Unix seconds, now + 86400; `chunk_size` is the policy's (0 = one
+         *     chunk). Simulator: sessions live in the world; an expired one is refused (40011) and
+         *     what it left (temporary data, the placeholder) is removed when a session of the
+         *     world is next touched or created.
+         */
+        put: operations["createUploadSession"];
+        post?: never;
+        /**
+         * Cancel an upload
+         * @description No login guard. Checks after binding, in order: `uri` does not parse → 40001 "unknown
+         *     uri"; resolution (401, 403); the object at `uri` does not exist → 40016 "Path not
+         *     exist"; the `my` root → 403 "Not supported action"; a live session `id` of another
+         *     user or another file → 404 "Upload session not found". Then `sys:upload_session_id`
+         *     is removed from the file; when the session was creating it, the placeholder is
+         *     deleted and the reservation released; its temporary data is removed. An unknown or
+         *     finished session changes nothing else (code 0). Later chunks → 40011.
+         */
+        delete: operations["deleteUploadSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/file/upload/{sessionId}/{index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send one chunk of an upload
+         * @description No login guard. The raw body (any `Content-Type`) is chunk `index`: bytes
+         *     `[index·chunk_size, min((index+1)·chunk_size, size))`, streamed to the session's
+         *     temporary file. Checks in order: `index` not an integer → "Parameter error", negative
+         *     → "Index too short"; an unknown or expired session, or one of another user (anonymous
+         *     callers included) → `{"code":40011,"msg":""}`; the placeholder is gone → 40016;
+         *     `chunk_size` 0 and `index` > 0 → 40012 "Chunk index cannot be greater than 0";
+         *     `index·chunk_size ≥ size` with `index` > 0 → 40012 "Chunk offset cannot be greater
+         *     than file size"; the body length (`Content-Length`, none counts as 0) is not the
+         *     chunk's → 40013 "Invalid Content-Length (expected: <n>)"; fewer bytes arrive than
+         *     announced → 50004 "Uploaded data does not match purposed size".
+         *
+         *     Chunks may come in any order; re-sending one is harmless. The request delivering the
+         *     last missing chunk completes the file before it answers: size, a new primary entity,
+         *     `last_modified` as `updated_at`, `sys:upload_session_id` removed, the session gone
+         *     (later chunks → 40011).
+         */
+        post: operations["uploadChunk"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/file/thumb": {
         parameters: {
             query?: never;
@@ -385,6 +540,81 @@ export interface paths {
          *     exist" (the answer the spec recommends).
          */
         get: operations["getFileThumb"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/file/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the entries of a ZIP or 7z file
+         * @description No login guard. Checks after binding, in order: the group lacks the archive-task
+         *     permission (bit 5; anonymous callers too) → `{"code":40007,"msg":"Group not allowed
+         *     to extract archive files"}`; `uri` does not parse → 40001 "unknown uri"; resolution
+         *     (403 "Permission denied", 40016 "Path not exist"); not in `my` (the trash has no
+         *     download capability) or not a file → 403 "Not supported action"; the group's
+         *     `decompress_size` > 0 and the file larger → 40049 "File is too large"; `entity` not
+         *     the file's content → 40077 "Entity not exist"; an unknown `text_encoding` → 403 "Not
+         *     supported action"; the name's extension (case-insensitive) neither `zip` nor `7z` →
+         *     403 "Not supported action" (the format goes by name only); not a readable archive
+         *     (an encrypted 7z header without the right `password`, say) → `{"code":-1,"msg":""}`.
+         *
+         *     `files` has one element per stored entry, in archive order; names as the archive
+         *     stores them (ZIP names not flagged UTF-8 decoded with `text_encoding`), `\` turned
+         *     into `/`, then path-cleaned keeping a leading `/`: archives made by Cloudreve list
+         *     top-level files as `/<name>`. These names are what `file_mask` of an extraction
+         *     compares. Times are the entries' own, in UTC.
+         *
+         *     Server: results are cached per entity and encoding for an hour. Simulator: not
+         *     cached.
+         */
+        get: operations["listArchiveFiles"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/file/archive/{sessionID}/archive.zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download several items as one ZIP (a signed URL)
+         * @description The URL comes from `POST /file/url` with `archive: true`; no credentials are needed.
+         *     Checks in order: the signature (as for the content route: no `sign` → 403 "expire
+         *     timestamp is missing", expired → 40005 "signature expired", mismatch → 40071 "invalid
+         *     sign"); the session unknown or past its 600 s → `{"code":404,"msg":"Archive session
+         *     not exist"}`; the requester no longer active → 404 "Requester not found". Each URI is
+         *     then resolved as the requester: a missing item, a root or an item outside `my` →
+         *     `{"code":<the item's code, e.g. 40016>,"msg":"Failed to create archive"}`, before
+         *     any byte is sent.
+         *
+         *     Success: `Content-Type: application/zip`, `Content-Disposition: attachment;`, no
+         *     `Content-Length`, a ZIP made while it is sent. Entries are stored uncompressed, with
+         *     the files' `updated_at` as times; a top-level file is `/<name>`, a file inside a
+         *     selected folder its path relative to that folder's parent (`docs/sub/b.txt` for a
+         *     folder at the root, `/docs/sub/b.txt` deeper). Folders make no entries. The URL can
+         *     be used again until it expires.
+         *
+         *     Server: the "Failed to create archive" envelope carries `Content-Type:
+         *     application/zip`. Simulator: it is sent as ordinary JSON.
+         */
+        get: operations["getArchiveDownload"];
         put?: never;
         post?: never;
         delete?: never;
@@ -545,6 +775,71 @@ export interface paths {
         patch: operations["selectDownloadFiles"];
         trace?: never;
     };
+    "/admin/node/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One node of the cluster (admin)
+         * @description INFERRED (closed shape, from the official web UI's node editor): the node as the admin
+         *     dashboard edits it. The simulator has one node, the master (id 1); any other id →
+         *     404 "Node not found" (INFERRED). Empty settings are omitted, as the server's
+         *     `omitempty` fields are: the community master starts with `interval` 0, i.e. absent
+         *     (spec W§10.2). Non-admin callers get `{"code":403,"msg":""}`.
+         *     SIM: `settings.interval` (seconds) is the download poll interval of remote-download
+         *     tasks when above 0, else the timing profile's `pollIntervalMs`;
+         *     `settings.wait_for_seeding` starts from the `waitForSeeding` option.
+         */
+        get: operations["getAdminNode"];
+        /**
+         * Change a node (admin)
+         * @description INFERRED: the body is `{node}` as the web UI sends it (the whole node object). The
+         *     simulator applies only `settings` (replaced whole, as the UI always sends every
+         *     setting; an absent or zero `interval`, or an absent `wait_for_seeding`, clears it)
+         *     and ignores the rest (the master's name, type and status do not change).
+         *     The answer is the node afterwards. Unknown id → 404 "Node not found" (INFERRED).
+         *     Settings take effect at the next poll of every running download.
+         */
+        put: operations["updateAdminNode"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Read site settings by key (admin)
+         * @description INFERRED (from the web UI's settings pages): `{keys}` → `data` maps each key to its
+         *     value, always a string; a key the simulator does not store reads as `""`.
+         *     `siteURL` starts empty (SIM: then URLs use the request's own scheme and host); when
+         *     set it is a comma-separated list of origins and URLs made by `POST /file/url` start
+         *     with the entry whose host matches the request's `Host`, else the first (spec F§12).
+         */
+        post: operations["getAdminSettings"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Write site settings (admin)
+         * @description INFERRED: `{settings}` maps keys to string values; every key is stored (per world) and
+         *     the answer is the map that was written, which the UI merges into its form.
+         */
+        patch: operations["updateAdminSettings"];
+        trace?: never;
+    };
     "/workflow/import": {
         parameters: {
             query?: never;
@@ -693,6 +988,63 @@ export interface components {
         ProgressEnvelope: {
             code: components["schemas"]["SuccessCode"];
             data: components["schemas"]["Progress"];
+            msg: components["schemas"]["SuccessMsg"];
+        };
+        /** @description INFERRED. The download settings of a node; empty values are omitted. */
+        NodeSettings: {
+            /** @description Seconds between two polls of a running download. */
+            interval?: number;
+            /**
+             * @description A finished torrent's task stays in `seeding` until it stops seeding.
+             * @constant
+             */
+            wait_for_seeding?: true;
+        };
+        /** @description INFERRED. The admin view of a node, keys in this order. */
+        AdminNode: {
+            id: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** @enum {string} */
+            status: "active" | "suspended";
+            name: string;
+            /** @enum {string} */
+            type: "master" | "slave";
+            weight: number;
+            settings: components["schemas"]["NodeSettings"];
+            edges: Record<string, never>;
+        };
+        AdminNodeEnvelope: {
+            code: components["schemas"]["SuccessCode"];
+            data: components["schemas"]["AdminNode"];
+            msg: components["schemas"]["SuccessMsg"];
+        };
+        UpdateAdminNodeRequest: {
+            node: {
+                name?: string;
+                settings?: {
+                    interval?: number;
+                    wait_for_seeding?: boolean;
+                };
+            };
+        };
+        AdminSettingsKeysRequest: {
+            keys: string[];
+        };
+        AdminSettingsUpdateRequest: {
+            settings: {
+                [key: string]: string;
+            };
+        };
+        /** @description Setting values by key, always strings. */
+        AdminSettingsMap: {
+            [key: string]: string;
+        };
+        AdminSettingsEnvelope: {
+            code: components["schemas"]["SuccessCode"];
+            data: components["schemas"]["AdminSettingsMap"];
             msg: components["schemas"]["SuccessMsg"];
         };
         TaskEnvelope: {
@@ -1000,10 +1352,93 @@ export interface components {
             data: components["schemas"]["FileUrlResponse"];
             msg: components["schemas"]["SuccessMsg"];
         };
+        ArchiveListEnvelope: {
+            code: components["schemas"]["SuccessCode"];
+            data: components["schemas"]["ArchiveListResponse"];
+            msg: components["schemas"]["SuccessMsg"];
+        };
+        ArchiveListResponse: {
+            /** @description One element per stored entry, in archive order; `[]` for an empty archive. */
+            files: components["schemas"]["ArchiveEntry"][];
+        };
+        /** @description An archive entry. Keys in this order. */
+        ArchiveEntry: {
+            /** @description The stored name, `\` → `/`, path-cleaned (a leading `/` kept). */
+            name: string;
+            /** @description Uncompressed size; 0 for directories. */
+            size: number;
+            /** @description The entry's modification time (RFC 3339); Go's zero time when it has none. */
+            updated_at: string;
+            is_directory: boolean;
+        };
+        DeleteFileRequest: {
+            /** @description Missing or null → "Uris cannot be empty"; `[]` → "Uris too short". */
+            uris: string[];
+            /** @description Remove the records but keep the stored data; needs the group's advanced-delete permission (bit 12). */
+            unlink?: boolean;
+            /** @description true deletes for good instead of moving to the trash. */
+            skip_soft_delete?: boolean;
+        };
         ThumbEnvelope: {
             code: components["schemas"]["SuccessCode"];
             data: components["schemas"]["ThumbResponse"];
             msg: components["schemas"]["SuccessMsg"];
+        };
+        UploadSessionEnvelope: {
+            code: components["schemas"]["SuccessCode"];
+            data: components["schemas"]["UploadSession"];
+            msg: components["schemas"]["SuccessMsg"];
+        };
+        /** @description An upload session of a local policy, keys in this order (no `upload_urls`, `credential` or `encrypt_metadata`). */
+        UploadSession: {
+            /** Format: uuid */
+            session_id: string;
+            /**
+             * @description Always `""` for local policies.
+             * @constant
+             */
+            upload_id: "";
+            /** @description Bytes per chunk (the policy's); 0 = the whole file in one chunk. */
+            chunk_size: number;
+            /** @description Unix seconds, now + 86400. */
+            expires: number;
+            storage_policy: components["schemas"]["StoragePolicy"];
+            /** @description The target URI as the server writes it. */
+            uri: string;
+            /** @description 32 random characters (unused by local policies). */
+            callback_secret: string;
+        };
+        /** @description Binding order `Uri`, `Size`, `LastModified`, `MimeType`, `PolicyID`, `Metadata`, `EntityType`, `EncryptionSupported`, `Previous`. */
+        CreateUploadSessionRequest: {
+            /** @description The file to create, name included. '"Uri cannot be empty".' */
+            uri: string;
+            /** @description Bytes; negative → "Size too short". */
+            size?: number;
+            /** @description Unix milliseconds; when > 0 it becomes `updated_at` at completion. */
+            last_modified?: number;
+            mime_type?: string;
+            /** @description Must be a policy hashid when non-empty; otherwise ignored. */
+            policy_id?: string;
+            /** @description Public metadata for the new file; over 256 entries → "Metadata too long". */
+            metadata?: {
+                [key: string]: string;
+            };
+            /**
+             * @description `version` overwrites an existing file; anything else than the three values → "Invalid parameters.".
+             * @enum {string}
+             */
+            entity_type?: "" | "version" | "live_photo";
+            /** @description Ignored (no policy here encrypts). */
+            encryption_supported?: string[];
+            /** @description The expected current entity of a version upload. */
+            previous?: string;
+        };
+        /** @description Binding order `ID`, `Uri`. */
+        DeleteUploadSessionRequest: {
+            /** @description The session id. '"ID cannot be empty".' */
+            id: string;
+            /** @description The upload's target. '"Uri cannot be empty".' */
+            uri: string;
         };
         /** @description Binding order `Uri`, `Type`. */
         CreateFileRequest: {
@@ -1030,7 +1465,7 @@ export interface components {
             redirect?: boolean;
             /** @description An entity hashid for every URI; not the file's current entity → item error 40077. */
             entity?: string;
-            /** @description One URL serving a ZIP of every URI (not simulated yet, see the operation). */
+            /** @description One URL serving a ZIP of every URI, made on the fly (see the operation and `GET /file/archive/{sessionID}/archive.zip`). */
             archive?: boolean;
             no_cache?: boolean;
             /** @description Failed items become `{"url":""}` and the answer is code 0. */
@@ -1465,6 +1900,24 @@ export interface components {
                 "application/json": components["schemas"]["ProgressEnvelope"] | components["schemas"]["ErrorEnvelope"];
             };
         };
+        /** @description A node (admin view, INFERRED). */
+        AdminNode: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["AdminNodeEnvelope"] | components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description Site settings by key, values as strings (INFERRED). */
+        AdminSettings: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["AdminSettingsEnvelope"] | components["schemas"]["ErrorEnvelope"];
+            };
+        };
         /** @description The created task. */
         Task: {
             headers: {
@@ -1501,6 +1954,15 @@ export interface components {
                 "application/json": components["schemas"]["FileEnvelope"] | components["schemas"]["ErrorEnvelope"];
             };
         };
+        /** @description A new upload session. */
+        UploadSession: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["UploadSessionEnvelope"] | components["schemas"]["ErrorEnvelope"];
+            };
+        };
         /** @description Download URLs, one per URI. */
         FileUrl: {
             headers: {
@@ -1508,6 +1970,25 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["FileUrlEnvelope"] | components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description The entries of an archive. */
+        ArchiveList: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ArchiveListEnvelope"] | components["schemas"]["ErrorEnvelope"];
+            };
+        };
+        /** @description A ZIP of the session's items, made on the fly, or an error envelope as JSON. */
+        ArchiveZip: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/zip": string;
+                "application/json": components["schemas"]["ErrorEnvelope"];
             };
         };
         /** @description A thumbnail URL. */
@@ -1569,6 +2050,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The node's numeric id (admin endpoints use plain ids, not hashids). */
+        AdminNodeId: number;
         /**
          * @description A task hashid (hashids of `[task number, 11]`). Anything else, including the hashid of
          *     another object type → 40001 "Failed to parse object ID" (checked before the body).
@@ -1763,6 +2246,22 @@ export interface operations {
             200: components["responses"]["FileList"];
         };
     };
+    deleteFiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteFileRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["NoData"];
+        };
+    };
     createFile: {
         parameters: {
             query?: never;
@@ -1906,6 +2405,80 @@ export interface operations {
             416: components["responses"]["RangeNotSatisfiable"];
         };
     };
+    updateFileContent: {
+        parameters: {
+            query: {
+                /** @description "Uri cannot be empty". */
+                uri: string;
+                /** @description The entity hashid the client last saw (`primary_entity`). */
+                previous?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The new content, as raw bytes (streamed, never buffered whole). */
+        requestBody?: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            200: components["responses"]["File"];
+        };
+    };
+    createUploadSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateUploadSessionRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["UploadSession"];
+        };
+    };
+    deleteUploadSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteUploadSessionRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["NoData"];
+        };
+    };
+    uploadChunk: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionId: string;
+                index: number;
+            };
+            cookie?: never;
+        };
+        /** @description The chunk's raw bytes (streamed, never buffered whole). */
+        requestBody?: {
+            content: {
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            200: components["responses"]["NoData"];
+        };
+    };
     getFileThumb: {
         parameters: {
             query: {
@@ -1919,6 +2492,52 @@ export interface operations {
         requestBody?: never;
         responses: {
             200: components["responses"]["Thumb"];
+        };
+    };
+    listArchiveFiles: {
+        parameters: {
+            query: {
+                /** @description "Uri cannot be empty". */
+                uri: string;
+                /** @description An entity hashid (a content version); the current content by default. */
+                entity?: string;
+                /**
+                 * @description Charset of ZIP names not flagged UTF-8, by the server's names (`gbk`, `gb18030`,
+                 *     `shiftjis`, `big5`, …), matched case-insensitively; unknown → 403.
+                 */
+                text_encoding?: string;
+                /**
+                 * @description INFERRED (simulator extension): the password of a 7z with encrypted names, so it
+                 *     can be listed. Server 4.18.0 has no such parameter and ignores it (such archives
+                 *     then fail as unreadable). Ignored for ZIP files.
+                 */
+                password?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["ArchiveList"];
+        };
+    };
+    getArchiveDownload: {
+        parameters: {
+            query?: {
+                /** @description `<base64url HMAC>:<expiry, Unix seconds>`, covering the decoded path and the expiry. */
+                sign?: components["parameters"]["ContentSign"];
+            };
+            header?: never;
+            path: {
+                /** @description The archive session's UUID. */
+                sessionID: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["ArchiveZip"];
         };
     };
     listTasks: {
@@ -2051,6 +2670,72 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["NoData"];
+        };
+    };
+    getAdminNode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The node's numeric id (admin endpoints use plain ids, not hashids). */
+                id: components["parameters"]["AdminNodeId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["AdminNode"];
+        };
+    };
+    updateAdminNode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The node's numeric id (admin endpoints use plain ids, not hashids). */
+                id: components["parameters"]["AdminNodeId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateAdminNodeRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["AdminNode"];
+        };
+    };
+    getAdminSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminSettingsKeysRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["AdminSettings"];
+        };
+    };
+    updateAdminSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminSettingsUpdateRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["AdminSettings"];
         };
     };
     importFiles: {

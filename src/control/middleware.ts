@@ -58,9 +58,10 @@ function decode(text: string): unknown {
 /**
  * Records every request and its response in the world's journal, at simulated time. It reads
  * the request body itself (up to `bodyLimit`), so the journal holds what the client sent even
- * when a fault answers or no route exists; routes then find the body already read.
+ * when a fault answers or no route exists; routes then find the body already read. Raw bodies
+ * (`streamed`) are left to their routes.
  */
-export function journal(bodyLimit: number): RequestHandler {
+export function journal(bodyLimit: number, streamed: (method: string, path: string) => boolean = () => false): RequestHandler {
   const readBody = express.raw({ type: () => true, limit: bodyLimit });
   return function journal(req, res, next) {
     const world = res.locals.world!;
@@ -95,6 +96,12 @@ export function journal(bodyLimit: number): RequestHandler {
         response,
       });
     });
+    // A raw body (file content, upload chunks) is the route's to stream: the journal keeps its size only.
+    if (streamed(req.method, req.path)) {
+      const length = req.get('Content-Length');
+      sent = length === undefined ? null : `<${length} bytes>`;
+      return next();
+    }
     readBody(req, res, (err?: unknown) => {
       // A body over the limit is the route's to refuse ("Parameter error"); remember it.
       if (err) res.locals.bodyError = err;

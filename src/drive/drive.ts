@@ -102,6 +102,8 @@ export interface Drive {
   metadataOf(node: DriveNode): Readonly<Record<string, string>>;
   /** Sets public metadata keys of an object (an empty patch changes nothing). */
   patchMetadata(node: DriveNode, patch: Readonly<Record<string, string>>): void;
+  /** Removes public metadata keys of an object. */
+  unsetMetadata(node: DriveNode, keys: readonly string[]): void;
   /** Moves a file's content to another storage policy (its bytes stay as they are). */
   setPolicy(userId: number, segments: readonly string[], policyId: number): void;
   /** Bytes used by the user's files. */
@@ -112,6 +114,34 @@ export interface Drive {
   makeTempDir(prefix: string): string;
   /** The index, for a snapshot (the files themselves are under `<dataDir>/drives`). */
   exportIndex(): DriveSnapshot;
+  /**
+   * Deletes an object for good (a folder with everything below it) from the index and the
+   * disk; the user's usage falls by the bytes freed, which are returned. Not the root.
+   */
+  remove(userId: number, segments: readonly string[]): number;
+  /**
+   * Moves an object (a folder with everything below it) out of `my` into the user's trash as
+   * the item `name`; sizes and usage stay. Its content moves to `<dataDir>/trash/<user>/<name>`.
+   */
+  trash(userId: number, segments: readonly string[], name: string, deletedAt: number): TrashItem;
+  /** The user's trash items, in deletion order. */
+  trashItems(userId: number): readonly TrashItem[];
+  /** Deletes a trash item for good; usage falls by the bytes freed, which are returned. */
+  purge(userId: number, name: string): number;
+}
+
+/** An object in a user's trash: the root of what was deleted, with everything that was below it. */
+export interface TrashItem {
+  /** The internal name (a UUID given at deletion): `cloudreve://trash/<name>`. */
+  readonly name: string;
+  /** The deleted object, keeping its id, original name, size and times. */
+  readonly node: DriveNode;
+  /** Where it was in `my`. */
+  readonly restore: readonly string[];
+  /** Unix ms. */
+  readonly deletedAt: number;
+  /** What was below it (folders only), paths relative to it, parents before children. */
+  readonly entries: ReadonlyArray<{ path: readonly string[]; node: DriveNode }>;
 }
 
 /** What a snapshot keeps of the drives besides their files. */
@@ -124,6 +154,8 @@ export interface DriveSnapshot {
   entities?: { next: number; files: Record<string, FileEntity> };
   /** Public metadata by node id (absent when nothing has any). */
   metadata?: Record<string, Record<string, string>>;
+  /** Trash items per user id (absent when every trash is empty). */
+  trash?: Record<string, TrashItem[]>;
 }
 
 /** Refuses segments that could name anything but one object inside its parent. */
@@ -155,8 +187,11 @@ export function createDrive(options: {
 }): Drive {
   const drivesDir = path.join(options.dataDir, 'drives');
   const tmpDir = path.join(options.dataDir, 'tmp');
+  const trashDir = path.join(options.dataDir, 'trash');
   mkdirSync(drivesDir, { recursive: true });
   mkdirSync(tmpDir, { recursive: true });
+  // Trash items per user, in deletion order; their content lives under `trashDir`.
+  const trashes = new Map<number, TrashItem[]>();
   const indexes = new Map<number, Map<string, DriveNode>>();
   // Names in each folder, keyed by user and folder path: the index, not the disk, says what exists.
   const folders = new Map<number, Map<string, Set<string>>>();
@@ -277,10 +312,19 @@ export function createDrive(options: {
     }
     nextId = snap.nextId;
     for (const [id, meta] of Object.entries(snap.metadata ?? {})) metadata.set(Number(id), { ...meta });
+    for (const [uid, items] of Object.entries(snap.trash ?? {})) {
+      const userId = Number(uid);
+      for (const item of items) {
+        checkSegments([item.name]);
+        if (!existsSync(trashPath(userId, item.name))) throw new DriveError('not_found', `snapshot trash item missing: ${item.name}`);
+        addUsage(userId, sizeOf(item));
+      }
+      trashes.set(userId, items.map((item) => ({ ...item, node: { ...item.node }, entries: item.entries.map((e) => ({ path: [...e.path], node: { ...e.node } })) })));
+    }
     if (snap.entities) {
       nextEntityId = snap.entities.next;
       for (const [id, entity] of Object.entries(snap.entities.files)) {
-        const n = locateNode(Number(id));
+        const n = locateNode(Number(id)) ?? trashedNode(Number(id));
         if (n) setEntity(n, { id: entity.id, createdAt: entity.createdAt });
       }
     } else {
@@ -289,6 +333,55 @@ export function createDrive(options: {
         for (const n of index.values()) if (n.kind === 'file' && n.size > 0) newEntity(n, n.updatedAt);
       }
     }
+  };
+
+  /** A node inside some trash item, by id. */
+  const trashedNode = (nodeId: number): DriveNode | undefined => {
+    for (const items of trashes.values()) {
+      for (const item of items) {
+        if (item.node.id === nodeId) return item.node;
+        const inside = item.entries.find((e) => e.node.id === nodeId);
+        if (inside) return inside.node;
+      }
+    }
+    return undefined;
+  };
+  const trashPath = (userId: number, name: string): string => path.join(trashDir, String(userId), name);
+  /** Bytes of the files of a trash item. */
+  const sizeOf = (item: TrashItem): number =>
+    (item.node.kind === 'file' ? item.node.size : 0) + item.entries.reduce((sum, e) => sum + (e.node.kind === 'file' ? e.node.size : 0), 0);
+
+  /** Every object at or below `segments` (index key and node), parents before children. */
+  const subtree = (userId: number, segments: readonly string[]): Array<[string, DriveNode]> => {
+    const top = key(segments);
+    return [...indexOf(userId).entries()].filter(([k]) => k === top || k.startsWith(top + '/'));
+  };
+
+  /** Takes an object and what is below it out of the index (not the disk, not the usage). */
+  const forget = (userId: number, segments: readonly string[]): Array<[string, DriveNode]> => {
+    const nodes = subtree(userId, segments);
+    const index = indexOf(userId);
+    const names = folders.get(userId)!;
+    for (const [k, n] of nodes) {
+      index.delete(k);
+      places.delete(n.id);
+      names.delete(k);
+    }
+    names.get(key(segments.slice(0, -1)))?.delete(segments[segments.length - 1]!);
+    return nodes;
+  };
+
+  /** Drops what the index keeps beside deleted nodes: content versions and metadata. */
+  const dropRecords = (nodes: readonly DriveNode[]): number => {
+    let freed = 0;
+    for (const n of nodes) {
+      const entity = primary.get(n.id);
+      if (entity) entityFiles.delete(entity.id);
+      primary.delete(n.id);
+      metadata.delete(n.id);
+      if (n.kind === 'file') freed += n.size;
+    }
+    return freed;
   };
 
   function locateNode(nodeId: number): DriveNode | undefined {
@@ -405,6 +498,12 @@ export function createDrive(options: {
       if (Object.keys(patch).length === 0) return;
       metadata.set(n.id, { ...metadata.get(n.id), ...patch });
     },
+    unsetMetadata(n, keys) {
+      const meta = metadata.get(n.id);
+      if (!meta) return;
+      for (const k of keys) delete meta[k];
+      if (Object.keys(meta).length === 0) metadata.delete(n.id);
+    },
     setPolicy(userId, segments, policyId) {
       const n = stat(userId, segments);
       if (!n || n.kind !== 'file') throw new DriveError('not_found', `${segments.join('/')} is no file`);
@@ -428,7 +527,42 @@ export function createDrive(options: {
             return { path: k.slice(1).split('/'), ...rest };
           });
       }
+      for (const [userId, items] of trashes) if (items.length > 0) (snap.trash ??= {})[userId] = items.map((item) => ({ ...item }));
       return snap;
+    },
+    remove(userId, segments) {
+      if (segments.length === 0 || !stat(userId, segments)) throw new DriveError('not_found', `${key(segments)} does not exist`);
+      const disk = diskPath(userId, segments);
+      const freed = dropRecords(forget(userId, segments).map(([, n]) => n));
+      rmSync(disk, { recursive: true, force: true });
+      addUsage(userId, -freed);
+      return freed;
+    },
+    trash(userId, segments, name, deletedAt) {
+      checkSegments([name]);
+      const top = segments.length === 0 ? undefined : stat(userId, segments);
+      if (!top) throw new DriveError('not_found', `${key(segments)} does not exist`);
+      const target = trashPath(userId, name);
+      mkdirSync(path.dirname(target), { recursive: true });
+      renameSync(diskPath(userId, segments), target);
+      const prefix = key(segments).length + 1;
+      const entries = forget(userId, segments)
+        .filter(([, n]) => n !== top)
+        .map(([k, n]) => ({ path: k.slice(prefix).split('/'), node: n }));
+      const item: TrashItem = { name, node: top, restore: [...segments], deletedAt, entries };
+      trashes.set(userId, [...(trashes.get(userId) ?? []), item]);
+      return item;
+    },
+    trashItems: (userId) => trashes.get(userId) ?? [],
+    purge(userId, name) {
+      const items = trashes.get(userId) ?? [];
+      const item = items.find((i) => i.name === name);
+      if (!item) throw new DriveError('not_found', `trash item ${name} does not exist`);
+      trashes.set(userId, items.filter((i) => i !== item));
+      const freed = dropRecords([item.node, ...item.entries.map((e) => e.node)]);
+      rmSync(trashPath(userId, name), { recursive: true, force: true });
+      addUsage(userId, -freed);
+      return freed;
     },
   };
 }

@@ -294,7 +294,34 @@ function bind(binding: Binding, validator: RequestHandler[], bodyLimit: number):
         });
       },
   );
-  return [...(binding.hasBody ? readJsonBody(bodyLimit) : []), normalizeQuery(binding), ...validate];
+  return [...(binding.hasBody ? readJsonBody(bodyLimit) : []), ...(binding.rawBody ? [rawBody] : []), normalizeQuery(binding), ...validate];
+}
+
+/**
+ * A raw body is left in the request stream for the handler; the validator is only told what
+ * it is (the server does not check `Content-Type` there).
+ */
+function rawBody(req: Request, _res: Response, next: NextFunction): void {
+  req.headers['content-type'] = 'application/octet-stream';
+  next();
+}
+
+/**
+ * Whether a request goes to an operation whose body is raw bytes (`application/octet-stream`
+ * in the contract): nothing in front of it may read that body (the journal skips it). `path`
+ * is relative to /api/v4.
+ */
+export function streamsBody(doc: OpenApiDocument): (method: string, path: string) => boolean {
+  const routes: Array<{ method: string; pattern: RegExp }> = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const method of HTTP_METHODS) {
+      const op = item[method] as OpenApiOperation | undefined;
+      if (!op?.requestBody?.content['application/octet-stream']) continue;
+      const pattern = new RegExp(`^${path.split(/\{[^}]+\}/).map((s) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+')}/?$`);
+      routes.push({ method: method.toUpperCase(), pattern });
+    }
+  }
+  return (method, path) => routes.some((r) => r.method === method && r.pattern.test(path));
 }
 
 function run(

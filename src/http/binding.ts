@@ -16,7 +16,7 @@ import {
 
 /** One bindable field of an operation, in the server's declaration order. */
 export interface BindingField {
-  in: 'query' | 'body';
+  in: 'query' | 'body' | 'params';
   key: string;
   /** The server-side (PascalCase) name used in messages. */
   field: string;
@@ -25,7 +25,10 @@ export interface BindingField {
 
 export interface Binding {
   fields: BindingField[];
+  /** A JSON body is bound. */
   hasBody: boolean;
+  /** The body is raw bytes (`application/octet-stream`): the handler streams it, nothing reads it before. */
+  rawBody: boolean;
   queryKeys: string[];
   /** Query parameters of type boolean: Go's spellings are read as `true` / `false`. */
   booleanKeys: string[];
@@ -38,17 +41,20 @@ export function bindingOf(doc: OpenApiDocument, op: OpenApiOperation): Binding {
   const booleanKeys: string[] = [];
   for (const p of op.parameters ?? []) {
     const param = resolveRef<OpenApiParameter>(doc, p);
+    // Path parameters are never "empty" (the route needs them), but their rules name the field.
+    if (param.in === 'path') fields.push({ in: 'params', key: param.name, field: param['x-cr-field'] ?? pascal(param.name), required: false });
     if (param.in !== 'query') continue;
     queryKeys.push(param.name);
     if (resolveRef<JsonSchema>(doc, param.schema).type === 'boolean') booleanKeys.push(param.name);
     fields.push({ in: 'query', key: param.name, field: param['x-cr-field'] ?? pascal(param.name), required: !!param.required });
   }
-  const bodySchema = op.requestBody ? resolveRef<JsonSchema>(doc, op.requestBody.content['application/json'].schema) : undefined;
+  const json = op.requestBody?.content['application/json'];
+  const bodySchema = json ? resolveRef<JsonSchema>(doc, json.schema) : undefined;
   for (const [key, prop] of Object.entries(bodySchema?.properties ?? {})) {
     const schema = resolveRef<JsonSchema>(doc, prop);
     fields.push({ in: 'body', key, field: schema['x-cr-field'] ?? pascal(key), required: !!bodySchema?.required?.includes(key) });
   }
-  return { fields, hasBody: !!bodySchema, queryKeys, booleanKeys };
+  return { fields, hasBody: !!bodySchema, rawBody: !!op.requestBody?.content['application/octet-stream'], queryKeys, booleanKeys };
 }
 
 function pascal(key: string): string {
@@ -69,8 +75,8 @@ interface ValidationIssue {
   errorCode?: string;
 }
 
-const TOO_SHORT = new Set(['minimum', 'exclusiveMinimum', 'minLength', 'minItems']);
-const TOO_LONG = new Set(['maximum', 'exclusiveMaximum', 'maxLength', 'maxItems']);
+const TOO_SHORT = new Set(['minimum', 'exclusiveMinimum', 'minLength', 'minItems', 'minProperties']);
+const TOO_LONG = new Set(['maximum', 'exclusiveMaximum', 'maxLength', 'maxItems', 'maxProperties']);
 
 /**
  * Turns validator issues into the server's binding error. Decoding runs before validation on
@@ -85,7 +91,7 @@ export function bindingError(binding: Binding, issues: ValidationIssue[], req: R
   if (typeIssue) {
     return ApiError.binding(location(typeIssue) === 'body' ? Msg.jsonMarshall : Msg.parameterError);
   }
-  const source = { query: req.query as Record<string, unknown>, body: req.body as Record<string, unknown> };
+  const source = { query: req.query as Record<string, unknown>, body: req.body as Record<string, unknown>, params: req.params as Record<string, unknown> };
   for (const f of binding.fields) {
     const value = source[f.in]?.[f.key];
     const mine = issues.filter((i) => i.path === `/${f.in}/${f.key}` || i.path.startsWith(`/${f.in}/${f.key}/`));

@@ -12,8 +12,10 @@ import type { SiteConfigSettings } from '../site-config.js';
 import type { Policies } from '../storage/policies.js';
 import type { IdCodec } from '../util/ids.js';
 import type { Random } from '../util/random.js';
+import type { MasterNodeState } from '../workflows/services.js';
 import type { UrlSigner } from './signer.js';
 import type { TokenService } from './tokens.js';
+import type { UploadSession } from './uploads.js';
 
 export type Edition = 'community' | 'pro';
 
@@ -49,4 +51,20 @@ export interface ServiceContext {
   readonly policies: Policies;
   /** Signs and checks the content URLs of `POST /file/url` (the world's own secret). */
   readonly signer: UrlSigner;
+  /** Upload sessions (`PUT /file/upload`) by session id. */
+  readonly uploads: Map<string, UploadSession>;
+  /** Downloads of several items as one ZIP (`POST /file/url` with `archive`), by session id. */
+  readonly archiveSessions: Map<string, ArchiveSession>;
+  /** The master node's settings (`/admin/node/1`), shared with the workflows. */
+  readonly node: MasterNodeState;
+  /** Site settings written through `PATCH /admin/settings`, by key (values are strings). */
+  readonly settings: Map<string, string>;
+}
+
+/** What an archive download session keeps: the URIs (resolved only when downloading), the requester and the expiry. */
+export interface ArchiveSession {
+  readonly uris: readonly string[];
+  readonly userId: number;
+  /** Unix ms. */
+  readonly expiresAt: number;
 }

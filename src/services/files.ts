@@ -8,7 +8,7 @@
 import { statSync } from 'node:fs';
 import type { User } from '../accounts/accounts.js';
 import type { RequestBody, RequestQuery, Schemas } from '../contract/index.js';
-import { DriveError, type DriveNode } from '../drive/drive.js';
+import { DriveError, type DriveNode, type TrashItem } from '../drive/drive.js';
 import { buildUri, isLegalName, parseUri, type CloudreveUri } from '../drive/uri.js';
 import { ApiError, Code, Msg } from '../errors.js';
 import { policyRefuses } from '../storage/policies.js';
@@ -40,7 +40,7 @@ const CAPABILITY_BITS = {
   share: [7, 9, 10, 15, 19, 20, 23, 24],
   shared_with_me: [7, 9, 23],
 } as const;
-type FsName = keyof typeof CAPABILITY_BITS;
+export type FsName = keyof typeof CAPABILITY_BITS;
 
 /** The capability boolset each file system sends (`my` → `w8edAQ==`, `trash` → `AMIK`, …). */
 export const CAPABILITIES: Readonly<Record<FsName, string>> = {
@@ -68,11 +68,11 @@ type FileDto = Schemas['File'];
 // ---------------------------------------------------------------------------- resolution
 
 const unknownFs = () => new ApiError(Code.Unset, '');
-const pathNotExist = () => new ApiError(Code.ParentNotExist, FileMessages.pathNotExist);
-const notSupported = () => new ApiError(Code.NoPermission, FileMessages.notSupported);
-const entityNotExist = () => new ApiError(Code.EntityNotExist, FileMessages.entityNotExist);
+export const pathNotExist = () => new ApiError(Code.ParentNotExist, FileMessages.pathNotExist);
+export const notSupported = () => new ApiError(Code.NoPermission, FileMessages.notSupported);
+export const entityNotExist = () => new ApiError(Code.EntityNotExist, FileMessages.entityNotExist);
 
-function parse(text: string): CloudreveUri {
+export function parse(text: string): CloudreveUri {
   const uri = parseUri(text);
   if (!uri) throw new ApiError(Code.ParamErr, FileMessages.unknownUri);
   return uri;
@@ -84,7 +84,7 @@ function parse(text: string): CloudreveUri {
  * not simulated), another user's `my` → 403 (admins included), a `my` id that names no user
  * → 40016. Returns the file system and, for `my`, the owner.
  */
-function openFs(ctx: ServiceContext, caller: User | undefined, uri: CloudreveUri): { fs: FsName; ownerId: number } {
+export function openFs(ctx: ServiceContext, caller: User | undefined, uri: CloudreveUri): { fs: FsName; ownerId: number } {
   if (!uri.knownFs) throw unknownFs();
   const fs = uri.fs as FsName;
   if (fs === 'share') throw new ApiError(Code.NotFound, FileMessages.shareNotExist);
@@ -97,24 +97,33 @@ function openFs(ctx: ServiceContext, caller: User | undefined, uri: CloudreveUri
 }
 
 /** An object of a `my` file system, with where it is. */
-interface MyObject {
+export interface MyObject {
   ownerId: number;
   segments: string[];
   node: DriveNode;
 }
 
-/** What a URI names: an object of `my`, or the root of another file system (their items are not simulated). */
-type Resolved = { fs: 'my'; object: MyObject } | { fs: Exclude<FsName, 'my'>; root: true };
+/**
+ * What a URI names: an object of `my`, an item of the caller's trash, or the root of another
+ * file system (nothing is ever shared here, so those roots are all there is).
+ */
+export type Resolved =
+  | { fs: 'my'; object: MyObject }
+  | { fs: 'trash'; item: TrashItem; ownerId: number }
+  | { fs: Exclude<FsName, 'my'>; root: true };
 
-/** Resolves a URI to an existing object; a missing one → 40016. */
-function resolve(ctx: ServiceContext, caller: User | undefined, uri: CloudreveUri): Resolved {
+/** Resolves a URI to an existing object; a missing one → 40016 (so is a path below a trash item). */
+export function resolve(ctx: ServiceContext, caller: User | undefined, uri: CloudreveUri): Resolved {
   const { fs, ownerId } = openFs(ctx, caller, uri);
   if (fs === 'my') {
     const node = ctx.drive.stat(ownerId, uri.segments);
     if (!node) throw pathNotExist();
     return { fs, object: { ownerId, segments: uri.segments, node } };
   }
-  // Nothing is ever in the trash or shared with anyone here: only the roots exist.
+  if (fs === 'trash' && uri.segments.length === 1) {
+    const item = ctx.drive.trashItems(ownerId).find((i) => i.name === uri.segments[0]);
+    if (item) return { fs, item, ownerId };
+  }
   if (uri.segments.length > 0) throw pathNotExist();
   return { fs, root: true };
 }
@@ -122,7 +131,7 @@ function resolve(ctx: ServiceContext, caller: User | undefined, uri: CloudreveUr
 // ---------------------------------------------------------------------------- file objects
 
 /** The URI of an object of the caller's own `my`; the root carries a trailing slash. */
-const myPath = (segments: readonly string[]): string => (segments.length === 0 ? 'cloudreve://my/' : buildUri('my', segments));
+export const myPath = (segments: readonly string[]): string => (segments.length === 0 ? 'cloudreve://my/' : buildUri('my', segments));
 
 /** The primary entity id of an object: its current content version, 0 for folders and files without content. */
 const primaryEntityId = (ctx: ServiceContext, node: DriveNode): number => (node.kind === 'file' ? (ctx.drive.entityOf(node)?.id ?? 0) : 0);
@@ -148,6 +157,29 @@ export function fileDto(ctx: ServiceContext, object: MyObject, options: DtoOptio
     metadata: options.metadata ? { ...ctx.drive.metadataOf(node) } : null,
     path: myPath(object.segments),
     capability: CAPABILITIES.my,
+    owned: true,
+    primary_entity: ctx.ids.encode('entity', primaryEntityId(ctx, node)),
+  };
+}
+
+/**
+ * The File object of a trash item (spec F§6.3): its original name, `path`
+ * `cloudreve://trash/<internal name>`, and metadata with `sys:restore_uri` and
+ * `sys:expected_collect_time`, set when it was deleted.
+ */
+export function trashFileDto(ctx: ServiceContext, item: TrashItem): FileDto {
+  const { node } = item;
+  const time = (ms: number) => formatTime(ms, ctx.site.utcOffsetMinutes);
+  return {
+    type: node.kind === 'folder' ? 1 : 0,
+    id: ctx.ids.encode('file', node.id),
+    name: node.name,
+    created_at: time(node.createdAt),
+    updated_at: time(node.updatedAt),
+    size: node.kind === 'folder' ? 0 : node.size,
+    metadata: { ...ctx.drive.metadataOf(node) },
+    path: buildUri('trash', [item.name]),
+    capability: CAPABILITIES.trash,
     owned: true,
     primary_entity: ctx.ids.encode('entity', primaryEntityId(ctx, node)),
   };
@@ -249,19 +281,18 @@ export function listFiles(ctx: ServiceContext, caller: User | undefined, query: 
   const uri = parse(query.uri);
   const target = resolve(ctx, caller, uri);
   if (target.fs === 'my' && target.object.node.kind !== 'folder') throw pathNotExist();
+  if ('item' in target) throw pathNotExist();
 
   const pageSize = !query.page_size || query.page_size <= 0 ? DEFAULT_PAGE_SIZE : Math.min(query.page_size, MAX_PAGE_SIZE);
   const key: OrderKey = (ORDER_BY_OPTIONS as readonly string[]).includes(query.order_by ?? '') ? (query.order_by as OrderKey) : 'id';
   const desc = query.order_direction === 'desc';
   const search = isSearch(query.uri);
 
-  // Every child, in order; the trash and shared-with-me roots hold nothing here.
-  const children =
-    target.fs === 'my' && !search
-      ? (ctx.drive.children(target.object.ownerId, target.object.segments) ?? [])
-          .map((node) => ({ node, at: positionOf(node, key) }))
-          .sort((a, b) => comparePositions(a.at, b.at, desc))
-      : [];
+  // Every child, in order; the trash root holds the trash items, shared-with-me nothing.
+  const trashItems = target.fs === 'trash' && !search ? ctx.drive.trashItems(caller!.id) : [];
+  const nodes =
+    target.fs === 'my' && !search ? (ctx.drive.children(target.object.ownerId, target.object.segments) ?? []) : trashItems.map((i) => i.node);
+  const children = nodes.map((node) => ({ node, at: positionOf(node, key) })).sort((a, b) => comparePositions(a.at, b.at, desc));
 
   let page: typeof children;
   let pagination: Schemas['FilePagination'];
@@ -294,7 +325,8 @@ export function listFiles(ctx: ServiceContext, caller: User | undefined, query: 
   };
 
   if (target.fs !== 'my') {
-    return { files: [], parent: zeroFile(), pagination, props, context_hint: ctx.random.uuid(), mixed_type: false, view };
+    const files = page.map(({ node }) => trashFileDto(ctx, trashItems.find((i) => i.node === node)!));
+    return { files, parent: zeroFile(), pagination, props, context_hint: ctx.random.uuid(), mixed_type: false, view };
   }
   const { ownerId, segments } = target.object;
   return {
@@ -314,7 +346,7 @@ export function listFiles(ctx: ServiceContext, caller: User | undefined, query: 
 const METADATA_CATEGORIES = new Set(['sys', 'dav', 'thumb', 'customize', 'tag', 'props']);
 
 /** Checks a metadata patch: known categories, and only the two `sys:` keys clients may set (spec F§7). */
-function checkMetadata(ctx: ServiceContext, metadata: Readonly<Record<string, string>> | undefined): void {
+export function checkMetadata(ctx: ServiceContext, metadata: Readonly<Record<string, string>> | undefined): void {
   for (const [k, value] of Object.entries(metadata ?? {})) {
     const colon = k.indexOf(':');
     if (colon <= 0 || !METADATA_CATEGORIES.has(k.slice(0, colon))) throw new ApiError(Code.ParamErr, FileMessages.invalidMetadataKey);
@@ -448,7 +480,7 @@ function extendedInfo(ctx: ServiceContext, object: MyObject): Schemas['ExtendedI
 // ---------------------------------------------------------------------------- POST /file/url
 
 /** A batch item's key in `aggregated_error`: the URI as the server writes it back (spec F§1.3). */
-const aggregatedKey = (text: string): string => text.replace(/\/$/, '').replace(/ /g, '%20');
+export const aggregatedKey = (text: string): string => text.replace(/\/$/, '').replace(/ /g, '%20');
 
 /**
  * Escapes a file name as a URL path segment the way Go's `url.PathEscape` does: letters,
@@ -467,10 +499,7 @@ export function pathEscape(name: string): string {
 export function fileUrls(ctx: ServiceContext, caller: User | undefined, body: RequestBody<'getFileUrl'>, siteUrl: string): Schemas['FileUrlResponse'] {
   if (body.uris.length > MAX_BATCHED_FILES) throw new ApiError(Code.BatchLimitExceeded, `Maximum allowed batch size: ${MAX_BATCHED_FILES}`);
   const uris = body.uris.map(parse);
-  if (body.archive) {
-    if (!caller || !ctx.accounts.hasPermission(caller, 'archive_download')) throw new ApiError(Code.GroupNotAllowed, '');
-    throw new ApiError(Code.Unset, '', undefined, { detail: 'archive downloads are not simulated yet' });
-  }
+  // `archive: true` is answered by services/files-archive.ts (the route sends it there).
   const wanted = body.entity ? (ctx.ids.decode('entity', body.entity) ?? -1) : undefined;
 
   const nowMs = ctx.clock.now();

@@ -6,10 +6,11 @@ import type { User } from '../accounts/accounts.js';
 import type { Schemas } from '../contract/index.js';
 import { ApiError, Code } from '../errors.js';
 import type { ServiceContext } from './context.js';
+import { reservedBytes } from './uploads.js';
 
-/** GET /user/capacity: the group's quota and the bytes of the user's files. */
+/** GET /user/capacity: the group's quota and the bytes of the user's files, plus what running uploads reserve. */
 export function capacity(ctx: ServiceContext, user: User): Schemas['Capacity'] {
-  return { total: user.group.maxStorage, used: ctx.drive.used(user.id) };
+  return { total: user.group.maxStorage, used: ctx.drive.used(user.id) + reservedBytes(ctx, user.id) };
 }
 
 /**

@@ -20,6 +20,8 @@ export interface Policy {
   type: PolicyType;
   /** Largest file in bytes; 0 = no limit. */
   maxSize: number;
+  /** Bytes per upload chunk (`PUT /file/upload`); 0 = the whole file in one chunk. */
+  chunkSize: number;
   allowedSuffix: string[];
   deniedSuffix: string[];
   allowedNameRegexp?: string;
@@ -31,7 +33,10 @@ export interface Policy {
 /** The policy object as the API shows it (spec F§1.6), as the contract types it. */
 export type PolicyDto = Schemas['StoragePolicy'];
 
-export const DEFAULT_POLICY: Policy = { id: 1, name: 'Default storage policy', type: 'local', maxSize: 0, allowedSuffix: [], deniedSuffix: [] };
+/** The chunk size of a policy that does not set one: 25 MiB, as a fresh install's local policy. */
+export const DEFAULT_CHUNK_SIZE = 26214400;
+
+export const DEFAULT_POLICY: Policy = { id: 1, name: 'Default storage policy', type: 'local', maxSize: 0, chunkSize: DEFAULT_CHUNK_SIZE, allowedSuffix: [], deniedSuffix: [] };
 
 export interface Policies {
   readonly all: readonly Policy[];
@@ -75,6 +80,8 @@ export function loadPolicies(fixtures: string): Policies {
       const name = typeof p.name === 'string' && p.name ? p.name : fail(`${where}.name`, 'expected a string');
       const type = POLICY_TYPES.includes(p.type as PolicyType) ? (p.type as PolicyType) : fail(`${where}.type`, `expected one of ${POLICY_TYPES.join(', ')}`);
       const maxSize = p.max_size === undefined ? 0 : Number.isSafeInteger(p.max_size) && (p.max_size as number) >= 0 ? (p.max_size as number) : fail(`${where}.max_size`, 'expected bytes');
+      const chunkSize =
+        p.chunk_size === undefined ? DEFAULT_CHUNK_SIZE : Number.isSafeInteger(p.chunk_size) && (p.chunk_size as number) >= 0 ? (p.chunk_size as number) : fail(`${where}.chunk_size`, 'expected bytes');
       const suffixes = (v: unknown, w: string): string[] =>
         v === undefined ? [] : Array.isArray(v) && v.every((s) => typeof s === 'string') ? v.map((s: string) => s.toLowerCase()) : fail(w, 'expected a list of extensions');
       const regexp = (v: unknown, w: string): string | undefined => {
@@ -92,6 +99,7 @@ export function loadPolicies(fixtures: string): Policies {
         name,
         type,
         maxSize,
+        chunkSize,
         allowedSuffix: suffixes(p.allowed_suffix, `${where}.allowed_suffix`),
         deniedSuffix: suffixes(p.denied_suffix, `${where}.denied_suffix`),
       };

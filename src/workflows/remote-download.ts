@@ -14,7 +14,7 @@ import { contentStream, nameOfUrl, type DownloadStatus, type JobSource } from '.
 import { fetchAllowed, fetchInto, internalTarget } from '../remote/fetch.js';
 import { firstBadPiece, parseTorrent, webSeedUrls, type TorrentInfo } from '../remote/torrent.js';
 import { isLegalName, joinInside } from '../drive/uri.js';
-import { removeWorkDir, workDirOf, type Resolved, type WithWorkDir, type WorkflowServices } from './services.js';
+import { pollWaitMs, removeWorkDir, workDirOf, type Resolved, type WithWorkDir, type WorkflowServices } from './services.js';
 import type { StepContext, WorkflowDefinition } from './types.js';
 
 export interface DownloadState extends WithWorkDir {
@@ -86,14 +86,14 @@ async function monitor(ctx: StepContext<WorkflowServices>) {
     // a missing job is a failed poll, and failed polls end in an error (spec §10.5, quirk).
     if (state.polls > 0) return { cancel: true as const, costMs: 0 };
     state.failedPolls = (state.failedPolls ?? 0) + 1;
-    if (state.failedPolls < MAX_FAILED_POLLS) return { waitMs: profile.pollIntervalMs, costMs: 0 };
+    if (state.failedPolls < MAX_FAILED_POLLS) return { waitMs: pollWaitMs(services, profile), costMs: 0 };
     state.failedPolls = 0;
     throw TaskError.retryable(`failed to get task status after ${MAX_FAILED_POLLS} retry: task not found`);
   }
   const status = poll(task, services, clock.now());
   state.failedPolls = 0;
   if (state.polls++ === 0 || status.total !== state.validatedTotal) validate(services, task, state, status.total);
-  if (status.state === 'downloading') return { waitMs: profile.pollIntervalMs, costMs: 0 };
+  if (status.state === 'downloading') return { waitMs: pollWaitMs(services, profile), costMs: 0 };
   return { goto: 'transfer', costMs: 0 };
 }
 
@@ -225,8 +225,8 @@ export const remoteDownload: WorkflowDefinition<WorkflowServices> = {
       if (!services.downloader.get(task.id)) return { cancel: true, costMs: 0 };
       const status = poll(task, services, clock.now());
       // The node waits for seeding to end only when told to (spec §10.2).
-      if (status.state === 'completed' || (status.state === 'seeding' && !services.waitForSeeding)) return { complete: true, costMs: 0 };
-      return { waitMs: profile.pollIntervalMs, costMs: 0 };
+      if (status.state === 'completed' || (status.state === 'seeding' && !services.node.settings.wait_for_seeding)) return { complete: true, costMs: 0 };
+      return { waitMs: pollWaitMs(services, profile), costMs: 0 };
     },
   },
   async cleanup(task, services) {

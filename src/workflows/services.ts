@@ -23,8 +23,31 @@ export interface WorkflowServices {
   fetchAllow: readonly string[];
   /** Storage policies, and what their storage holds. */
   policies: Policies;
-  /** The node setting "wait for seeding": a finished torrent's task stays in `seeding` until it stops seeding. */
-  waitForSeeding: boolean;
+  /** The master node's settings, changed live through `PUT /admin/node/1`. */
+  node: MasterNodeState;
+}
+
+/** The download settings of a node (spec W§10.2); absent values are the server's zero values. */
+export interface NodeDownloadSettings {
+  /** Seconds between two polls of a running download; absent or 0: the timing profile's interval. */
+  interval?: number;
+  /** A finished torrent's task stays in `seeding` until it stops seeding. */
+  wait_for_seeding?: boolean;
+}
+
+/** The master node as the admin endpoints see it: its settings and when they last changed. */
+export interface MasterNodeState {
+  settings: NodeDownloadSettings;
+  /** Unix ms. */
+  createdAt: number;
+  /** Unix ms. */
+  updatedAt: number;
+}
+
+/** How long a download task waits before its next poll: the node's `interval`, else the profile's. */
+export function pollWaitMs(services: WorkflowServices, profile: { pollIntervalMs: number }): number {
+  const seconds = services.node.settings.interval ?? 0;
+  return seconds > 0 ? seconds * 1000 : profile.pollIntervalMs;
 }
 
 /** A URI resolved to an object of one user's `my` file system. */

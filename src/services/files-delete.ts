@@ -1,0 +1,79 @@
+/**
+ * @module services/files-delete
+ * `DELETE /file` (spec F§11): each URI on its own, to the trash (soft delete, `my` only) or
+ * for good (`my` and `trash`), failures aggregated into 40081 (spec F§1.3). A trash item keeps
+ * the deleted object (a folder with everything below it) under an internal UUID name, with the
+ * URI to restore it to and the time it is due for collection in its metadata.
+ */
+import type { User } from '../accounts/accounts.js';
+import type { RequestBody } from '../contract/index.js';
+import { buildUri } from '../drive/uri.js';
+import { ApiError, Code } from '../errors.js';
+import type { ServiceContext } from './context.js';
+import { aggregatedKey, FileMessages, MAX_BATCHED_FILES, notSupported, parse, resolve } from './files.js';
+
+/** Seconds a trash item is kept before collection: the default group's `trash_retention` (spec F§1.4). */
+export const TRASH_RETENTION_SECONDS = 604800;
+
+export const DeleteMessages = {
+  advanceDeleteRequired: 'advance delete permission is required',
+  lockConflict: 'Lock conflict',
+} as const;
+
+/** Whether a live upload session holds a path at or below `segments`. */
+function isLocked(ctx: ServiceContext, userId: number, segments: readonly string[]): boolean {
+  const now = ctx.clock.now();
+  return [...ctx.uploads.values()].some(
+    (s) => s.ownerId === userId && s.expiresAt > now && segments.every((part, i) => s.segments[i] === part) && s.segments.length >= segments.length,
+  );
+}
+
+/** DELETE /file (spec F§11). */
+export function deleteFiles(ctx: ServiceContext, caller: User | undefined, body: RequestBody<'deleteFiles'>): void {
+  if (body.uris.length > MAX_BATCHED_FILES) throw new ApiError(Code.BatchLimitExceeded, `Maximum allowed batch size: ${MAX_BATCHED_FILES}`);
+  const uris = body.uris.map(parse);
+  if (body.unlink && !(caller && ctx.accounts.hasPermission(caller, 'advance_delete'))) {
+    throw new ApiError(Code.NoPermission, DeleteMessages.advanceDeleteRequired);
+  }
+  const permanent = body.skip_soft_delete ?? false;
+  // A running upload locks its path: a target at or above it fails the whole request first.
+  for (const uri of uris) {
+    let target;
+    try {
+      target = resolve(ctx, caller, uri);
+    } catch {
+      continue;
+    }
+    if (target.fs === 'my' && target.object.segments.length > 0 && isLocked(ctx, target.object.ownerId, target.object.segments)) {
+      throw new ApiError(Code.LockConflict, DeleteMessages.lockConflict);
+    }
+  }
+  const failures: Array<readonly [string, ApiError]> = [];
+  uris.forEach((uri, i) => {
+    try {
+      const target = resolve(ctx, caller, uri);
+      if (permanent) {
+        // `unlink` would keep the stored data; here the data is removed either way (nothing can reach it).
+        if (target.fs === 'my' && target.object.segments.length > 0) ctx.drive.remove(target.object.ownerId, target.object.segments);
+        else if (target.fs === 'trash' && 'item' in target) ctx.drive.purge(target.ownerId, target.item.name);
+        else throw notSupported();
+        return;
+      }
+      if (target.fs !== 'my' || target.object.segments.length === 0) throw notSupported();
+      const { ownerId, segments } = target.object;
+      const now = ctx.clock.now();
+      const item = ctx.drive.trash(ownerId, segments, ctx.random.uuid(), now);
+      ctx.drive.patchMetadata(item.node, {
+        'sys:restore_uri': buildUri('my', segments),
+        'sys:expected_collect_time': String(Math.floor(now / 1000) + TRASH_RETENTION_SECONDS),
+      });
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      failures.push([aggregatedKey(body.uris[i]!), err]);
+    }
+  });
+  if (failures.length > 0) {
+    const msg = failures.length === 1 ? failures[0]![1].message : FileMessages.batchFailed;
+    throw new ApiError(Code.BatchOperationFailed, msg, undefined, { aggregated: failures });
+  }
+}

@@ -1,0 +1,339 @@
+/**
+ * @module services/uploads
+ * Writing content (spec F§9, §10): `PUT /file/content` saves a request body as a file's new
+ * content, and upload sessions take a file in chunks (`PUT /file/upload`, `POST
+ * /file/upload/:id/:index`, `DELETE /file/upload`). Bodies are streamed to a temporary file
+ * beside the drives and committed with one rename; nothing is buffered whole. Sessions live
+ * in the world (`ctx.uploads`); an expired one is refused and what it left is removed when
+ * sessions are next touched.
+ */
+import { createWriteStream, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { User } from '../accounts/accounts.js';
+import type { RequestBody, RequestQuery, Schemas } from '../contract/index.js';
+import { DriveError, removeTempDir, type DriveNode } from '../drive/drive.js';
+import { buildUri, isLegalName } from '../drive/uri.js';
+import { ApiError, Code } from '../errors.js';
+import { policyRefuses, type Policy } from '../storage/policies.js';
+import type { ServiceContext } from './context.js';
+import { checkMetadata, FileMessages, fileDto, openFs, parse } from './files.js';
+
+export const UploadMessages = {
+  tooLarge: 'File is too large',
+  insufficientCapacity: 'Insufficient capacity',
+  lockConflict: 'Lock conflict',
+  staleVersion: 'File is updated during your edit',
+  unknownVersion: 'Unknown version ID',
+  invalidContentLength: 'invalid content length',
+  unknownPolicyId: 'unknown policy id',
+  sessionNotFound: 'Upload session not found',
+  chunkIndexTooLarge: 'Chunk index cannot be greater than 0',
+  chunkOffsetTooLarge: 'Chunk offset cannot be greater than file size',
+  sizeMismatch: 'Uploaded data does not match purposed size',
+  uploadFailed: 'Failed to upload file',
+} as const;
+
+/** Largest body `PUT /file/content` takes (`maxEditSize`). */
+export const MAX_EDIT_SIZE = 52428800;
+/** Lifetime of an upload session (`upload_session_timeout`), in seconds. */
+export const UPLOAD_SESSION_TTL_SECONDS = 86400;
+const SESSION_META = 'sys:upload_session_id';
+
+/** An upload in progress. */
+export interface UploadSession {
+  readonly id: string;
+  readonly ownerId: number;
+  readonly segments: readonly string[];
+  readonly size: number;
+  readonly chunkSize: number;
+  readonly policyId: number;
+  /** Unix ms. */
+  readonly expiresAt: number;
+  /** Unix ms to give the file as `updated_at`; 0 for the completion time. */
+  readonly lastModified: number;
+  /** The session made the file (a placeholder) rather than a new version of an existing one. */
+  readonly placeholder: boolean;
+  readonly tempDir: string;
+  /** The temporary file the chunks are written into. */
+  readonly file: string;
+  readonly received: Set<number>;
+}
+
+/** Bytes the user's running uploads reserve. */
+export function reservedBytes(ctx: ServiceContext, userId: number): number {
+  let sum = 0;
+  for (const s of ctx.uploads.values()) if (s.ownerId === userId && s.expiresAt > ctx.clock.now()) sum += s.size;
+  return sum;
+}
+
+/** Ends a session: its temporary data goes; with `dropPlaceholder`, so does a placeholder it made that is still one. */
+function endSession(ctx: ServiceContext, session: UploadSession, dropPlaceholder: boolean): void {
+  ctx.uploads.delete(session.id);
+  removeTempDir(session.tempDir);
+  const node = ctx.drive.stat(session.ownerId, session.segments);
+  if (!node || ctx.drive.metadataOf(node)[SESSION_META] !== session.id) return;
+  if (dropPlaceholder && session.placeholder && !ctx.drive.entityOf(node)) ctx.drive.remove(session.ownerId, session.segments);
+  else ctx.drive.unsetMetadata(node, [SESSION_META]);
+}
+
+/** Removes every expired session and what it left. */
+function sweep(ctx: ServiceContext): void {
+  const now = ctx.clock.now();
+  for (const s of [...ctx.uploads.values()]) if (s.expiresAt <= now) endSession(ctx, s, true);
+}
+
+/** The live session holding a lock on a path of a user, if any. */
+const lockOn = (ctx: ServiceContext, userId: number, segments: readonly string[]): UploadSession | undefined =>
+  [...ctx.uploads.values()].find((s) => s.ownerId === userId && s.segments.join('/') === segments.join('/'));
+
+const capacityOf = (ctx: ServiceContext, userId: number): { total: number; used: number } => ({
+  total: ctx.accounts.userById(userId)!.group.maxStorage,
+  used: ctx.drive.used(userId) + reservedBytes(ctx, userId),
+});
+
+/** Name rules for every segment still to be made, then the policy's rules for the file. */
+function checkNewFile(ctx: ServiceContext, ownerId: number, segments: readonly string[], policy: Policy, size: number): void {
+  for (let i = 0; i < segments.length; i++) {
+    if (!ctx.drive.stat(ownerId, segments.slice(0, i + 1)) && !isLegalName(segments[i]!)) throw new ApiError(Code.IllegalObjectName, FileMessages.invalidName);
+  }
+  const refusal = policyRefuses(policy, segments[segments.length - 1]!, size);
+  if (refusal === 'name_refused') throw new ApiError(Code.IllegalObjectName, FileMessages.invalidName);
+  if (refusal === 'too_large') throw new ApiError(Code.FileTooLarge, UploadMessages.tooLarge);
+}
+
+/** A folder on the way to a new file is a file → 403 "Not supported action". */
+function checkParents(ctx: ServiceContext, ownerId: number, segments: readonly string[]): void {
+  for (let i = 1; i < segments.length; i++) {
+    const n = ctx.drive.stat(ownerId, segments.slice(0, i));
+    if (!n) return;
+    if (n.kind !== 'folder') throw new ApiError(Code.NoPermission, FileMessages.notSupported);
+  }
+}
+
+/** `previous` against the file's current entity (`[0,8]` for a file without content). */
+function checkPrevious(ctx: ServiceContext, node: DriveNode, previous: string | undefined): void {
+  if (!previous) return;
+  const id = ctx.ids.decode('entity', previous);
+  if (id === undefined) throw new ApiError(Code.ParamErr, UploadMessages.unknownVersion);
+  if (id !== (ctx.drive.entityOf(node)?.id ?? 0)) throw new ApiError(Code.StaleVersion, UploadMessages.staleVersion);
+}
+
+/**
+ * Streams `body` into `file` at byte `start`, refusing more than `expected` bytes; fewer
+ * (the client gave up) → 50004.
+ */
+async function receive(body: Readable, file: string, start: number, expected: number): Promise<void> {
+  let got = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      got += chunk.length;
+      done(got > expected ? new Error('body longer than announced') : null, chunk);
+    },
+  });
+  try {
+    await pipeline(body, count, createWriteStream(file, { flags: 'r+', start }));
+  } catch (err) {
+    throw new ApiError(Code.IOFailed, UploadMessages.sizeMismatch, undefined, { detail: (err as Error).message });
+  }
+  if (got !== expected) throw new ApiError(Code.IOFailed, UploadMessages.sizeMismatch);
+}
+
+// ---------------------------------------------------------------------------- PUT /file/content
+
+/** The declared size of a body: `Content-Length`, else `X-Expected-Entity-Length`, else 0. */
+function declaredSize(header: (name: string) => string | undefined): number {
+  const text = header('content-length') ?? header('x-expected-entity-length');
+  if (text === undefined) return 0;
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text))) throw new ApiError(Code.ParamErr, UploadMessages.invalidContentLength);
+  return Number(text);
+}
+
+/** PUT /file/content (spec F§9): the body (a stream) becomes the file's new content. */
+export async function updateFileContent(
+  ctx: ServiceContext,
+  caller: User | undefined,
+  query: RequestQuery<'updateFileContent'>,
+  body: Readable,
+  header: (name: string) => string | undefined,
+): Promise<Schemas['File']> {
+  const chunked = header('content-length') === undefined && header('x-expected-entity-length') === undefined;
+  const size = declaredSize(header);
+  if (size > MAX_EDIT_SIZE) throw new ApiError(Code.FileTooLarge, UploadMessages.tooLarge);
+  const uri = parse(query.uri);
+  if (!uri.knownFs) throw new ApiError(Code.Unset, '');
+  if (uri.fs !== 'my') throw new ApiError(Code.NoPermission, FileMessages.notSupported);
+  const { ownerId } = openFs(ctx, caller, uri);
+  const segments = uri.segments;
+  if (segments.length === 0) throw new ApiError(Code.ObjectExist, FileMessages.objectExisted);
+  sweep(ctx);
+  const existing = ctx.drive.stat(ownerId, segments);
+  if (existing?.kind === 'folder') throw new ApiError(Code.ObjectExist, FileMessages.objectExisted);
+  if (!existing) checkParents(ctx, ownerId, segments);
+  if (lockOn(ctx, ownerId, segments)) throw new ApiError(Code.LockConflict, UploadMessages.lockConflict);
+  const owner = ctx.accounts.userById(ownerId)!;
+  const policy = ctx.policies.byId(existing?.policyId ?? owner.group.policyId)!;
+  checkNewFile(ctx, ownerId, segments, policy, size);
+  const { total, used } = capacityOf(ctx, ownerId);
+  if (used - (existing?.size ?? 0) + size > total) throw new ApiError(Code.InsufficientCapacity, UploadMessages.insufficientCapacity);
+  if (existing) checkPrevious(ctx, existing, query.previous);
+
+  const dir = ctx.drive.makeTempDir('content');
+  try {
+    const file = path.join(dir, 'content');
+    writeFileSync(file, '');
+    if (chunked) body.resume(); // the server writes an empty version for a body of unknown length
+    else await receive(body, file, 0, size);
+    let node: DriveNode;
+    try {
+      node = ctx.drive.commitFile(ownerId, segments, file, undefined, policy.id);
+    } catch (err) {
+      if (err instanceof DriveError) throw new ApiError(Code.ObjectExist, FileMessages.objectExisted, undefined, { detail: err.message });
+      throw err;
+    }
+    return fileDto(ctx, { ownerId, segments: [...segments], node }, { metadata: false, fresh: true });
+  } finally {
+    removeTempDir(dir);
+  }
+}
+
+// ---------------------------------------------------------------------------- PUT /file/upload
+
+/** 32 characters from the world's random source (the unused `callback_secret`). */
+function secret(ctx: ServiceContext): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  return [...ctx.random.bytes(32)].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+/** PUT /file/upload (spec F§10.1). */
+export function createUploadSession(ctx: ServiceContext, caller: User | undefined, body: RequestBody<'createUploadSession'>): Schemas['UploadSession'] {
+  const uri = parse(body.uri);
+  if (body.policy_id && ctx.ids.decode('policy', body.policy_id) === undefined) throw new ApiError(Code.ParamErr, UploadMessages.unknownPolicyId);
+  checkMetadata(ctx, body.metadata);
+  if (!uri.knownFs) throw new ApiError(Code.Unset, '');
+  if (uri.fs !== 'my') throw new ApiError(Code.NoPermission, FileMessages.notSupported);
+  const { ownerId } = openFs(ctx, caller, uri);
+  const segments = uri.segments;
+  sweep(ctx);
+  const size = body.size ?? 0;
+  const existing = segments.length === 0 ? ctx.drive.stat(ownerId, []) : ctx.drive.stat(ownerId, segments);
+  const version = body.entity_type === 'version';
+  if (existing && (!body.entity_type || existing.kind === 'folder')) throw new ApiError(Code.ObjectExist, FileMessages.objectExisted);
+  if (!existing && body.entity_type === 'live_photo') throw new ApiError(Code.ParentNotExist, FileMessages.pathNotExist);
+  if (!existing) checkParents(ctx, ownerId, segments);
+  if (lockOn(ctx, ownerId, segments)) throw new ApiError(Code.LockConflict, UploadMessages.lockConflict);
+  const owner = ctx.accounts.userById(ownerId)!;
+  const policy = ctx.policies.byId(owner.group.policyId)!;
+  checkNewFile(ctx, ownerId, segments, policy, size);
+  const { total, used } = capacityOf(ctx, ownerId);
+  if (used + size > total) throw new ApiError(Code.InsufficientCapacity, UploadMessages.insufficientCapacity);
+  if (existing && version) checkPrevious(ctx, existing, body.previous);
+
+  const id = ctx.random.uuid();
+  let node = existing;
+  if (!node) {
+    try {
+      ctx.drive.ensureFolder(ownerId, segments.slice(0, -1));
+      node = ctx.drive.createFile(ownerId, segments, policy.id);
+    } catch (err) {
+      if (err instanceof DriveError) throw new ApiError(Code.ObjectExist, FileMessages.objectExisted, undefined, { detail: err.message });
+      throw err;
+    }
+    ctx.drive.patchMetadata(node, body.metadata ?? {});
+  }
+  ctx.drive.patchMetadata(node, { [SESSION_META]: id });
+  const tempDir = ctx.drive.makeTempDir('upload');
+  const file = path.join(tempDir, 'data');
+  writeFileSync(file, '');
+  const expiresAt = ctx.clock.now() + UPLOAD_SESSION_TTL_SECONDS * 1000;
+  ctx.uploads.set(id, {
+    id,
+    ownerId,
+    segments: [...segments],
+    size,
+    chunkSize: policy.chunkSize,
+    policyId: policy.id,
+    expiresAt,
+    lastModified: body.last_modified && body.last_modified > 0 ? body.last_modified : 0,
+    placeholder: !existing,
+    tempDir,
+    file,
+    received: new Set(),
+  });
+  return {
+    session_id: id,
+    upload_id: '',
+    chunk_size: policy.chunkSize,
+    expires: Math.floor(expiresAt / 1000),
+    storage_policy: ctx.policies.dto(policy, ctx.ids),
+    uri: buildUri('my', segments),
+    callback_secret: secret(ctx),
+  };
+}
+
+// ---------------------------------------------------------------------------- POST /file/upload/:id/:index
+
+/** How many chunks a session takes. */
+const chunkCount = (s: UploadSession): number => (s.size === 0 || s.chunkSize === 0 ? 1 : Math.ceil(s.size / s.chunkSize));
+
+/** POST /file/upload/:sessionId/:index (spec F§10.2): one chunk, streamed; the last missing one completes the file. */
+export async function uploadChunk(
+  ctx: ServiceContext,
+  caller: User | undefined,
+  sessionId: string,
+  index: number,
+  body: Readable,
+  header: (name: string) => string | undefined,
+): Promise<void> {
+  sweep(ctx);
+  const session = ctx.uploads.get(sessionId);
+  if (!session || !caller || session.ownerId !== caller.id) throw new ApiError(Code.UploadSessionExpired, '');
+  const node = ctx.drive.stat(session.ownerId, session.segments);
+  if (!node || node.kind !== 'file') throw new ApiError(Code.ParentNotExist, FileMessages.pathNotExist);
+  if (session.chunkSize === 0 && index > 0) throw new ApiError(Code.InvalidChunkIndex, UploadMessages.chunkIndexTooLarge);
+  const start = index * session.chunkSize;
+  if (index > 0 && start >= session.size) throw new ApiError(Code.InvalidChunkIndex, UploadMessages.chunkOffsetTooLarge);
+  const expected = session.chunkSize === 0 ? session.size : Math.min(session.chunkSize, session.size - start);
+  const length = Number(header('content-length') ?? '0');
+  if (length !== expected) throw new ApiError(Code.InvalidContentLength, `Invalid Content-Length (expected: ${expected})`);
+
+  await receive(body, session.file, start, expected);
+  // The session may have ended while the chunk streamed (cancelled, or another request completed it).
+  if (ctx.uploads.get(sessionId) !== session) throw new ApiError(Code.UploadSessionExpired, '');
+  session.received.add(index);
+  if (session.received.size < chunkCount(session)) return;
+
+  ctx.uploads.delete(session.id);
+  try {
+    ctx.drive.commitFile(session.ownerId, session.segments, session.file, session.lastModified || undefined, session.policyId);
+    const done = ctx.drive.stat(session.ownerId, session.segments);
+    if (done) ctx.drive.unsetMetadata(done, [SESSION_META]);
+  } finally {
+    removeTempDir(session.tempDir);
+  }
+}
+
+// ---------------------------------------------------------------------------- DELETE /file/upload
+
+/** DELETE /file/upload (spec F§10.3). */
+export function deleteUploadSession(ctx: ServiceContext, caller: User | undefined, body: RequestBody<'deleteUploadSession'>): void {
+  const uri = parse(body.uri);
+  if (!uri.knownFs) throw new ApiError(Code.Unset, '');
+  if (uri.fs !== 'my') throw new ApiError(Code.NoPermission, FileMessages.notSupported);
+  const { ownerId } = openFs(ctx, caller, uri);
+  sweep(ctx);
+  const node = ctx.drive.stat(ownerId, uri.segments);
+  if (!node) throw new ApiError(Code.ParentNotExist, FileMessages.pathNotExist);
+  if (uri.segments.length === 0) throw new ApiError(Code.NoPermission, FileMessages.notSupported);
+  const session = ctx.uploads.get(body.id);
+  if (session && (session.ownerId !== ownerId || session.segments.join('/') !== uri.segments.join('/'))) {
+    throw new ApiError(Code.NotFound, UploadMessages.sessionNotFound);
+  }
+  if (!session) {
+    if (ctx.drive.metadataOf(node)[SESSION_META] === body.id) ctx.drive.unsetMetadata(node, [SESSION_META]);
+    return;
+  }
+  endSession(ctx, session, true);
+}

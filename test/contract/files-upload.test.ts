@@ -1,0 +1,428 @@
+/**
+ * Writing content (spec F§9, §10): PUT /file/content and the upload sessions (PUT /file/upload,
+ * POST /file/upload/:id/:index, DELETE /file/upload). Whole bodies, every error path, bytes read
+ * back through POST /file/url, and a 300 MiB upload with flat memory.
+ */
+import { cpSync, createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import request from 'supertest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { Simulator } from '../../src/index.js';
+import { ACCOUNTS, signIn, testSimulator, UUID_V4, type AccountName } from '../helpers.js';
+
+const cid = expect.stringMatching(UUID_V4);
+const ALICE = ACCOUNTS.alice.id;
+const ADMIN = ACCOUNTS.admin.id;
+const MY = 'w8edAQ==';
+const q = encodeURIComponent;
+const CHUNK = 26214400;
+
+/** A signed-in agent with the verbs these routes use; `raw` sends bytes as they are. */
+async function agent(sim: Simulator, who: AccountName) {
+  const { access } = await signIn(sim, who);
+  const auth = `Bearer ${access}`;
+  const app = request(sim.app);
+  return {
+    get: (p: string) => app.get(`/api/v4${p}`).set('Authorization', auth),
+    post: (p: string, body: unknown) => app.post(`/api/v4${p}`).set('Authorization', auth).send(body as object),
+    put: (p: string, body: unknown) => app.put(`/api/v4${p}`).set('Authorization', auth).send(body as object),
+    delete: (p: string, body: unknown) => app.delete(`/api/v4${p}`).set('Authorization', auth).send(body as object),
+    /** PUT /file/content with raw bytes. */
+    save: (uri: string, content: string | Buffer, previous?: string) =>
+      app
+        .put(`/api/v4/file/content?uri=${q(uri)}${previous === undefined ? '' : `&previous=${q(previous)}`}`)
+        .set('Authorization', auth)
+        .set('Content-Type', 'text/plain')
+        .send(Buffer.from(content)),
+    /** One chunk, as the clients send it. */
+    chunk: (sid: string, index: number | string, content: string | Buffer) =>
+      app.post(`/api/v4/file/upload/${sid}/${index}`).set('Authorization', auth).set('Content-Type', 'application/octet-stream').send(Buffer.from(content)),
+  };
+}
+type Agent = Awaited<ReturnType<typeof agent>>;
+
+/** The bytes a file's content URL serves. */
+async function download(sim: Simulator, who: Agent, uri: string): Promise<Buffer> {
+  const res = await who.post('/file/url', { uris: [uri] });
+  expect(res.body.code, res.text).toBe(0);
+  const u = new URL(res.body.data.urls[0].url as string);
+  const got = await request(sim.app)
+    .get(u.pathname + u.search)
+    .buffer(true)
+    .parse((r, done) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => done(null, Buffer.concat(chunks)));
+    });
+  expect(got.status).toBe(200);
+  return got.body as Buffer;
+}
+
+const used = async (who: Agent): Promise<number> => (await who.get('/user/capacity')).body.data.used as number;
+/** What the drives' temporary folder holds (work in progress of the world). */
+function tmpEntries(sim: Simulator): string[] {
+  const probe = sim.drive.makeTempDir('probe');
+  rmSync(probe, { recursive: true });
+  return readdirSync(path.dirname(probe));
+}
+
+/**
+ * A request written by hand (headers exactly as given, `body` written then the request left
+ * open or ended), answered as JSON: for the headers supertest would rewrite.
+ */
+async function rawRequest(sim: Simulator, method: string, url: string, headers: Record<string, string>, body: string, end: boolean): Promise<unknown> {
+  const server = http.createServer(sim.app).listen(0);
+  try {
+    const { port } = server.address() as AddressInfo;
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = http.request({ port, method, path: `/api/v4${url}`, headers }, (res) => {
+        let t = '';
+        res.on('data', (c: Buffer) => (t += c.toString()));
+        res.on('end', () => resolve(t));
+      });
+      req.on('error', reject);
+      req.write(body);
+      if (end) req.end();
+    });
+    return JSON.parse(text);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+}
+const entity = (sim: Simulator, n: number) => sim.ids.encode('entity', n);
+const fileObj = (sim: Simulator, userId: number, segments: string[]) => {
+  const node = sim.drive.stat(userId, segments)!;
+  return {
+    type: 0,
+    id: sim.ids.encode('file', node.id),
+    name: node.name,
+    created_at: expect.any(String),
+    updated_at: expect.any(String),
+    size: node.size,
+    metadata: null,
+    path: `cloudreve://my/${segments.map(q).join('/')}`,
+    capability: MY,
+    owned: true,
+    primary_entity: entity(sim, sim.drive.entityOf(node)?.id ?? 0),
+  };
+};
+
+describe('PUT /file/content', () => {
+  it('saves the body into a file without content ([0,8] as previous) and serves it', async () => {
+    const sim = testSimulator();
+    const alice = await agent(sim, 'alice');
+    const created = await alice.post('/file/create', { uri: 'cloudreve://my/new.txt', type: 'file' });
+    expect(created.body.data.primary_entity).toBe(entity(sim, 0));
+    const res = await alice.save('cloudreve://my/new.txt', 'hello', entity(sim, 0));
+    expect(res.body).toEqual({ code: 0, data: fileObj(sim, ALICE, ['new.txt']), msg: '' });
+    expect(res.body.data).toMatchObject({ size: 5, metadata: null, id: created.body.data.id });
+    expect(res.body.data.primary_entity).not.toBe(entity(sim, 0));
+    expect(Object.keys(res.body.data)).toEqual(['type', 'id', 'name', 'created_at', 'updated_at', 'size', 'metadata', 'path', 'capability', 'owned', 'primary_entity']);
+    expect((await download(sim, alice, 'cloudreve://my/new.txt')).toString()).toBe('hello');
+
+    // The old version is gone: saving against it again is stale.
+    const stale = await alice.save('cloudreve://my/new.txt', 'again', entity(sim, 0));
+    expect(stale.body).toEqual({ code: 40076, msg: 'File is updated during your edit', correlation_id: cid });
+    const unknown = await alice.save('cloudreve://my/new.txt', 'again', 'zz');
+    expect(unknown.body).toEqual({ code: 40001, msg: 'Unknown version ID', correlation_id: cid });
+    // The current version is accepted, and each save makes a new entity.
+    const first = res.body.data.primary_entity as string;
+    const next = await alice.save('cloudreve://my/new.txt', 'hello, world', first);
+    expect(next.body.data).toMatchObject({ size: 12 });
+    expect(next.body.data.primary_entity).not.toBe(first);
+    expect((await download(sim, alice, 'cloudreve://my/new.txt')).toString()).toBe('hello, world');
+    expect(tmpEntries(sim)).toEqual([]);
+  });
+
+  it('creates a missing file (parents included, previous ignored); a folder → 40004; the root → 40004', async () => {
+    const sim = testSimulator();
+    const alice = await agent(sim, 'alice');
+    const before = await used(alice);
+    const res = await alice.save('cloudreve://my/fresh/dir/f.txt', 'abc', 'zz');
+    expect(res.body).toEqual({ code: 0, data: fileObj(sim, ALICE, ['fresh', 'dir', 'f.txt']), msg: '' });
+    expect(res.body.data.size).toBe(3);
+    expect(await used(alice)).toBe(before + 3);
+    expect((await alice.save('cloudreve://my/docs', 'x')).body).toEqual({ code: 40004, msg: 'Object existed', correlation_id: cid });
+    expect((await alice.save('cloudreve://my/', 'x')).body).toEqual({ code: 40004, msg: 'Object existed', correlation_id: cid });
+  });
+
+  it('answers errors in the server order', async () => {
+    const sim = testSimulator();
+    const alice = await agent(sim, 'alice');
+    const app = request(sim.app);
+    expect((await app.put('/api/v4/file/content').send('x')).body).toEqual({ code: 40001, msg: 'Uri cannot be empty' });
+    expect((await alice.save('nope://x', 'x')).body).toEqual({ code: 40001, msg: 'unknown uri', correlation_id: cid });
+    expect((await app.put(`/api/v4/file/content?uri=${q('cloudreve://my/a.txt')}`).send('x')).body).toEqual({ code: 401, msg: 'Login required', correlation_id: cid });
+    expect((await alice.save('cloudreve://trash/a.txt', 'x')).body).toEqual({ code: 403, msg: 'Not supported action', correlation_id: cid });
+    expect((await alice.save('cloudreve://foo/a.txt', 'x')).body).toEqual({ code: -1, msg: '', correlation_id: cid });
+    expect((await alice.save(`cloudreve://${sim.ids.encode('user', ADMIN)}@my/a.txt`, 'x')).body).toEqual({ code: 403, msg: 'Permission denied', correlation_id: cid });
+    expect((await alice.save('cloudreve://my/notes.txt/a.txt', 'x')).body).toEqual({ code: 403, msg: 'Not supported action', correlation_id: cid });
+    expect((await alice.save('cloudreve://my/a|b', 'x')).body).toEqual({ code: 40052, msg: 'Invalid object name', correlation_id: cid });
+    // alice's quota is 16 MiB.
+    const big = Buffer.alloc(17 * 1024 * 1024, 1);
+    expect((await alice.save('cloudreve://my/big2.bin', big)).body).toEqual({ code: 40051, msg: 'Insufficient capacity', correlation_id: cid });
+    // A header that is not a number.
+    const auth = `Bearer ${(await signIn(sim, 'alice')).access}`;
+    const url = `/file/content?uri=${q('cloudreve://my/h.txt')}`;
+    const bad = await rawRequest(sim, 'PUT', url, { Authorization: auth, 'X-Expected-Entity-Length': 'abc', 'Transfer-Encoding': 'chunked' }, 'x', true);
+    expect(bad).toEqual({ code: 40001, msg: 'invalid content length', correlation_id: cid });
+    // No length at all (a chunked body): the server writes an empty version.
+    const chunked = await rawRequest(sim, 'PUT', url, { Authorization: auth, 'Transfer-Encoding': 'chunked' }, 'some text', true);
+    expect(chunked).toEqual({ code: 0, data: fileObj(sim, ALICE, ['h.txt']), msg: '' });
+    expect((chunked as { data: { size: number } }).data.size).toBe(0);
+    expect(tmpEntries(sim)).toEqual([]);
+  });
+
+  it('refuses a body over 52428800 bytes without reading it (40049)', async () => {
+    const sim = testSimulator();
+    const { access } = await signIn(sim, 'admin');
+    const headers = { Authorization: `Bearer ${access}`, 'Content-Length': String(52428801) };
+    const body = await rawRequest(sim, 'PUT', `/file/content?uri=${q('cloudreve://my/huge.bin')}`, headers, 'only a few bytes', false);
+    expect(body).toEqual({ code: 40049, msg: 'File is too large', correlation_id: cid });
+    expect(sim.drive.stat(ADMIN, ['huge.bin'])).toBeUndefined();
+  });
+});
+
+/** A copy of the fixtures whose default policy takes 5-byte chunks, files up to 100 bytes and no `.exe`. */
+function smallChunkFixtures(): string {
+  const fx = mkdtempSync(path.join(tmpdir(), 'upload-fx-'));
+  cpSync('fixtures', fx, { recursive: true });
+  const file = path.join(fx, 'policies.yaml');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('  type: local\n  max_size: 0\n', '  type: local\n  max_size: 100\n  chunk_size: 5\n  denied_suffix: [exe]\n'));
+  onTestFinished(() => rmSync(fx, { recursive: true, force: true }));
+  return fx;
+}
+
+const smallPolicy = (sim: Simulator) => ({ id: sim.ids.encode('policy', 1), name: 'Default storage policy', denied_suffix: ['exe'], type: 'local', max_size: 100 });
+
+describe('upload sessions', () => {
+  it('creates a session: placeholder listed with its session id, size reserved (F#33)', async () => {
+    const sim = testSimulator({ fixtures: smallChunkFixtures() });
+    const alice = await agent(sim, 'alice');
+    const before = await used(alice);
+    const expiresAt = Math.floor(sim.clock.now() / 1000) + 86400;
+    const res = await alice.put('/file/upload', { uri: 'cloudreve://my/up.bin', size: 12, policy_id: sim.ids.encode('policy', 1), last_modified: 1747713600000 });
+    expect(res.body).toEqual({
+      code: 0,
+      data: {
+        session_id: expect.stringMatching(UUID_V4),
+        upload_id: '',
+        chunk_size: 5,
+        expires: expiresAt,
+        storage_policy: smallPolicy(sim),
+        uri: 'cloudreve://my/up.bin',
+        callback_secret: expect.stringMatching(/^[A-Za-z0-9]{32}$/),
+      },
+      msg: '',
+    });
+    expect(Object.keys(res.body.data)).toEqual(['session_id', 'upload_id', 'chunk_size', 'expires', 'storage_policy', 'uri', 'callback_secret']);
+    const sid = res.body.data.session_id as string;
+    const list = await alice.get(`/file?uri=${q('cloudreve://my/')}`);
+    const row = list.body.data.files.find((f: { name: string }) => f.name === 'up.bin');
+    expect(row).toMatchObject({ size: 0, metadata: { 'sys:upload_session_id': sid }, primary_entity: entity(sim, 0) });
+    expect(await used(alice)).toBe(before + 12);
+
+    // Chunks in any order; the last one completes the file before it answers (F#34).
+    expect((await alice.chunk(sid, 2, 'ld')).body).toEqual({ code: 0, msg: '' });
+    expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' });
+    expect(sim.drive.stat(ALICE, ['up.bin'])!.size).toBe(0);
+    expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' }); // a resend is harmless
+    expect((await alice.chunk(sid, 1, ', wor')).body).toEqual({ code: 0, msg: '' });
+    const info = await alice.get(`/file/info?uri=${q('cloudreve://my/up.bin')}`);
+    expect(info.body.data).toMatchObject({ size: 12, metadata: {}, updated_at: '2025-05-20T04:00:00Z' });
+    expect(info.body.data.primary_entity).not.toBe(entity(sim, 0));
+    expect((await download(sim, alice, 'cloudreve://my/up.bin')).toString()).toBe('hello, world');
+    expect(await used(alice)).toBe(before + 12);
+    expect(tmpEntries(sim)).toEqual([]);
+
+    // After completion, an unknown id, another user: 40011 (F#35).
+    expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 40011, msg: '', correlation_id: cid });
+    expect((await alice.chunk('nope', 0, 'hello')).body).toEqual({ code: 40011, msg: '', correlation_id: cid });
+    const live = (await alice.put('/file/upload', { uri: 'cloudreve://my/other.bin', size: 3 })).body.data.session_id as string;
+    const carol = await agent(sim, 'carol');
+    expect((await carol.chunk(live, 0, 'abc')).body).toEqual({ code: 40011, msg: '', correlation_id: cid });
+    expect((await request(sim.app).post(`/api/v4/file/upload/${live}/0`).send(Buffer.from('abc'))).body).toEqual({ code: 40011, msg: '', correlation_id: cid });
+  });
+
+  it('checks chunk index and length (F#36), and completes an empty file with one empty chunk (F#37)', async () => {
+    const sim = testSimulator({ fixtures: smallChunkFixtures() });
+    const alice = await agent(sim, 'alice');
+    const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/c.bin', size: 12 })).body.data.session_id as string;
+    expect((await alice.chunk(sid, 0, 'abcd')).body).toEqual({ code: 40013, msg: 'Invalid Content-Length (expected: 5)', correlation_id: cid });
+    expect((await alice.chunk(sid, 2, 'abc')).body).toEqual({ code: 40013, msg: 'Invalid Content-Length (expected: 2)', correlation_id: cid });
+    expect((await alice.chunk(sid, 3, 'a')).body).toEqual({ code: 40012, msg: 'Chunk offset cannot be greater than file size', correlation_id: cid });
+    expect((await alice.chunk(sid, 'x', 'a')).body).toEqual({ code: 40001, msg: 'Parameter error' });
+    expect((await alice.chunk(sid, -1, 'a')).body).toEqual({ code: 40001, msg: 'Index too short' });
+
+    const zero = (await alice.put('/file/upload', { uri: 'cloudreve://my/zero.bin', size: 0 })).body.data.session_id as string;
+    expect((await alice.chunk(zero, 1, '')).body).toEqual({ code: 40012, msg: 'Chunk offset cannot be greater than file size', correlation_id: cid });
+    expect((await alice.chunk(zero, 0, '')).body).toEqual({ code: 0, msg: '' });
+    const info = await alice.get(`/file/info?uri=${q('cloudreve://my/zero.bin')}`);
+    expect(info.body.data).toMatchObject({ size: 0, metadata: {} });
+    expect(info.body.data.primary_entity).not.toBe(entity(sim, 0));
+  });
+
+  it('refuses a chunk of a session whose placeholder is gone (40016)', async () => {
+    const sim = testSimulator({ fixtures: smallChunkFixtures() });
+    const alice = await agent(sim, 'alice');
+    const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/gone.bin', size: 3 })).body.data.session_id as string;
+    sim.drive.remove(ALICE, ['gone.bin']);
+    expect((await alice.chunk(sid, 0, 'abc')).body).toEqual({ code: 40016, msg: 'Path not exist', correlation_id: cid });
+  });
+
+  it('overwrites only as a version upload, and locks the path while uploading (F#38)', async () => {
+    const sim = testSimulator({ fixtures: smallChunkFixtures() });
+    const alice = await agent(sim, 'alice');
+    expect((await alice.put('/file/upload', { uri: 'cloudreve://my/notes.txt', size: 3 })).body).toEqual({ code: 40004, msg: 'Object existed', correlation_id: cid });
+    expect((await alice.put('/file/upload', { uri: 'cloudreve://my/docs', size: 3, entity_type: 'version' })).body).toEqual({ code: 40004, msg: 'Object existed', correlation_id: cid });
+    expect((await alice.put('/file/upload', { uri: 'cloudreve://my/new.bin', size: 3, entity_type: 'live_photo' })).body).toEqual({ code: 40016, msg: 'Path not exist', correlation_id: cid });
+    const notes = sim.drive.stat(ALICE, ['notes.txt'])!;
+    const stale = await alice.put('/file/upload', { uri: 'cloudreve://my/notes.txt', size: 3, entity_type: 'version', previous: entity(sim, 0) });
+    expect(stale.body).toEqual({ code: 40076, msg: 'File is updated during your edit', correlation_id: cid });
+    const res = await alice.put('/file/upload', { uri: 'cloudreve://my/notes.txt', size: 3, entity_type: 'version', previous: entity(sim, sim.drive.entityOf(notes)!.id) });
+    expect(res.body.code).toBe(0);
+    const sid = res.body.data.session_id as string;
+    // A second session, or a save, on the same path while it runs → 40073.
+    expect((await alice.put('/file/upload', { uri: 'cloudreve://my/notes.txt', size: 3, entity_type: 'version' })).body).toEqual({ code: 40073, msg: 'Lock conflict', correlation_id: cid });
+    expect((await alice.save('cloudreve://my/notes.txt', 'x')).body).toEqual({ code: 40073, msg: 'Lock conflict', correlation_id: cid });
+    expect((await alice.chunk(sid, 0, 'new')).body).toEqual({ code: 0, msg: '' });
+    expect(sim.drive.stat(ALICE, ['notes.txt'])!.id).toBe(notes.id);
+    expect((await download(sim, alice, 'cloudreve://my/notes.txt')).toString()).toBe('new');
+    expect(sim.drive.metadataOf(notes)).toEqual({});
+  });
+
+  it('validates in the server order: binding, uri, policy id, metadata, capability, names, size, capacity (F#39)', async () => {
+    const sim = testSimulator({ fixtures: smallChunkFixtures() });
+    const alice = await agent(sim, 'alice');
+    const put = async (body: Record<string, unknown>) => (await alice.put('/file/upload', body)).body;
+    expect(await put({})).toEqual({ code: 40001, msg: 'Uri cannot be empty' });
+    expect(await put({ uri: 'cloudreve://my/a.bin', size: -1 })).toEqual({ code: 40001, msg: 'Size too short' });
+    expect(await put({ uri: 'cloudreve://my/a.bin', entity_type: 'x' })).toEqual({ code: 40001, msg: 'Invalid parameters.' });
+    const many = Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`customize:k${i}`, 'v']));
+    expect(await put({ uri: 'cloudreve://my/a.bin', metadata: many })).toEqual({ code: 40001, msg: 'Metadata too long' });
+    expect(await put({ uri: 'nope', size: 1 })).toEqual({ code: 40001, msg: 'unknown uri', correlation_id: cid });
+    expect(await put({ uri: 'cloudreve://my/a.bin', policy_id: 'zz' })).toEqual({ code: 40001, msg: 'unknown policy id', correlation_id: cid });
+    expect(await put({ uri: 'cloudreve://my/a.bin', metadata: { 'bad:key': 'v' } })).toEqual({ code: 40001, msg: 'Invalid metadata key', correlation_id: cid });
+    expect(await put({ uri: 'cloudreve://trash/a.bin' })).toEqual({ code: 403, msg: 'Not supported action', correlation_id: cid });
+    expect(await put({ uri: 'cloudreve://foo/a.bin' })).toEqual({ code: -1, msg: '', correlation_id: cid });
+    expect(await put({ uri: `cloudreve://${sim.ids.encode('user', ADMIN)}@my/a.bin` })).toEqual({ code: 403, msg: 'Permission denied', correlation_id: cid });
+    expect((await request(sim.app).put('/api/v4/file/upload').send({ uri: 'cloudreve://my/a.bin' })).body).toEqual({ code: 401, msg: 'Login required', correlation_id: cid });
+    expect(await put({ uri: 'cloudreve://my/a|b', size: 1 })).toEqual({ code: 40052, msg: 'Invalid object name', correlation_id: cid });
+    expect(await put({ uri: 'cloudreve://my/setup.exe', size: 1 })).toEqual({ code: 40052, msg: 'Invalid object name', correlation_id: cid });
+    expect(await put({ uri: 'cloudreve://my/a.bin', size: 101 })).toEqual({ code: 40049, msg: 'File is too large', correlation_id: cid });
+    expect((await alice.save('cloudreve://my/a.bin', Buffer.alloc(101))).body).toEqual({ code: 40049, msg: 'File is too large', correlation_id: cid });
+    // Nothing was left behind by the refusals.
+    expect(sim.drive.stat(ALICE, ['a.bin'])).toBeUndefined();
+    expect(tmpEntries(sim)).toEqual([]);
+  });
+
+  it('counts reserved space of other sessions against the quota (40051)', async () => {
+    const sim = testSimulator();
+    const alice = await agent(sim, 'alice');
+    const room = 16 * 1024 * 1024 - (await used(alice));
+    expect((await alice.put('/file/upload', { uri: 'cloudreve://my/too.bin', size: room + 1 })).body).toEqual({ code: 40051, msg: 'Insufficient capacity', correlation_id: cid });
+    const first = await alice.put('/file/upload', { uri: 'cloudreve://my/half.bin', size: room - 10 });
+    expect(first.body.code).toBe(0);
+    expect((await alice.put('/file/upload', { uri: 'cloudreve://my/more.bin', size: 11 })).body).toEqual({ code: 40051, msg: 'Insufficient capacity', correlation_id: cid });
+    expect((await alice.save('cloudreve://my/more.txt', Buffer.alloc(11))).body).toEqual({ code: 40051, msg: 'Insufficient capacity', correlation_id: cid });
+    expect((await alice.put('/file/upload', { uri: 'cloudreve://my/fits.bin', size: 10 })).body.code).toBe(0);
+  });
+
+  it('cancels: the placeholder, the reservation and the data go; later chunks → 40011 (F#40, F#41)', async () => {
+    const sim = testSimulator({ fixtures: smallChunkFixtures() });
+    const alice = await agent(sim, 'alice');
+    const before = await used(alice);
+    const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/deep/part.bin', size: 12 })).body.data.session_id as string;
+    expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' });
+    expect(tmpEntries(sim)).toHaveLength(1);
+    const carol = await agent(sim, 'carol');
+    expect((await carol.delete('/file/upload', { id: sid, uri: 'cloudreve://my/hello.txt' })).body).toEqual({ code: 404, msg: 'Upload session not found', correlation_id: cid });
+    expect((await alice.delete('/file/upload', { id: sid, uri: 'cloudreve://my/notes.txt' })).body).toEqual({ code: 404, msg: 'Upload session not found', correlation_id: cid });
+    expect((await alice.delete('/file/upload', { id: sid, uri: 'cloudreve://my/deep/part.bin' })).body).toEqual({ code: 0, msg: '' });
+    expect(sim.drive.stat(ALICE, ['deep', 'part.bin'])).toBeUndefined();
+    expect(existsSync(sim.drive.diskPath(ALICE, ['deep', 'part.bin']))).toBe(false);
+    expect(await used(alice)).toBe(before);
+    expect(tmpEntries(sim)).toEqual([]);
+    expect((await alice.chunk(sid, 1, 'hello')).body).toEqual({ code: 40011, msg: '', correlation_id: cid });
+    // Cancelling again: the path is gone.
+    expect((await alice.delete('/file/upload', { id: sid, uri: 'cloudreve://my/deep/part.bin' })).body).toEqual({ code: 40016, msg: 'Path not exist', correlation_id: cid });
+
+    expect((await alice.delete('/file/upload', { id: 'x', uri: 'cloudreve://my/nope' })).body).toEqual({ code: 40016, msg: 'Path not exist', correlation_id: cid });
+    expect((await alice.delete('/file/upload', {})).body).toEqual({ code: 40001, msg: 'ID cannot be empty' });
+    expect((await alice.delete('/file/upload', { id: 'x' })).body).toEqual({ code: 40001, msg: 'Uri cannot be empty' });
+    expect((await alice.delete('/file/upload', { id: 'x', uri: 'bad' })).body).toEqual({ code: 40001, msg: 'unknown uri', correlation_id: cid });
+    expect((await alice.delete('/file/upload', { id: 'x', uri: 'cloudreve://my/' })).body).toEqual({ code: 403, msg: 'Not supported action', correlation_id: cid });
+    // An unknown session on an existing file changes nothing.
+    expect((await alice.delete('/file/upload', { id: 'x', uri: 'cloudreve://my/notes.txt' })).body).toEqual({ code: 0, msg: '' });
+    expect(sim.drive.stat(ALICE, ['notes.txt'])!.size).toBe(11);
+  });
+
+  it('expires sessions after 86400 s: refused, and what they left is removed', async () => {
+    const sim = testSimulator({ fixtures: smallChunkFixtures() });
+    const alice = await agent(sim, 'alice');
+    const before = await used(alice);
+    const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/late.bin', size: 12 })).body.data.session_id as string;
+    expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' });
+    await sim.clock.advance(86400 * 1000);
+    const alice2 = await agent(sim, 'alice');
+    expect((await alice2.chunk(sid, 1, 'hello')).body).toEqual({ code: 40011, msg: '', correlation_id: cid });
+    expect(sim.drive.stat(ALICE, ['late.bin'])).toBeUndefined();
+    expect(await used(alice2)).toBe(before);
+    expect(tmpEntries(sim)).toEqual([]);
+  });
+
+  it('journals a chunk by its size, never reading the bytes before the route', async () => {
+    const sim = testSimulator({ fixtures: smallChunkFixtures() });
+    const alice = await agent(sim, 'alice');
+    const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/j.bin', size: 5 })).body.data.session_id as string;
+    expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' });
+    const entry = sim.journal.entries().find((e) => e.path === `/api/v4/file/upload/${sid}/0`);
+    expect(entry).toMatchObject({ method: 'POST', body: '<5 bytes>', code: 0 });
+  });
+});
+
+describe('large uploads', () => {
+  it('takes a 300 MiB file in 25 MiB chunks with flat memory, then serves the same bytes', { timeout: 120_000 }, async () => {
+    const sim = testSimulator();
+    const admin = await agent(sim, 'admin');
+    const size = 300 * 1024 * 1024;
+    const res = await admin.put('/file/upload', { uri: 'cloudreve://my/large.bin', size });
+    expect(res.body.data.chunk_size).toBe(CHUNK);
+    const sid = res.body.data.session_id as string;
+    // Byte i of the file is (i * 7 + (i >> 20)) & 0xff: each chunk is generated on the fly.
+    const chunkAt = (index: number): Buffer => {
+      const start = index * CHUNK;
+      const buf = Buffer.allocUnsafe(Math.min(CHUNK, size - start));
+      for (let i = 0; i < buf.length; i++) buf[i] = ((start + i) * 7 + ((start + i) >> 20)) & 0xff;
+      return buf;
+    };
+    global.gc?.();
+    const base = process.memoryUsage().rss;
+    let peak = base;
+    const count = size / CHUNK;
+    for (let index = 0; index < count; index++) {
+      expect((await admin.chunk(sid, index, chunkAt(index))).body).toEqual({ code: 0, msg: '' });
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    expect(peak - base).toBeLessThan(150 * 1024 * 1024);
+    expect(sim.drive.stat(ADMIN, ['large.bin'])!.size).toBe(size);
+    // Compare the stored bytes with the pattern, streaming.
+    const disk = sim.drive.diskPath(ADMIN, ['large.bin']);
+    let offset = 0;
+    for await (const part of createReadStream(disk, { highWaterMark: 4 * 1024 * 1024 }) as AsyncIterable<Buffer>) {
+      for (let i = 0; i < part.length; i += 4099) expect(part[i]).toBe(((offset + i) * 7 + ((offset + i) >> 20)) & 0xff);
+      offset += part.length;
+    }
+    expect(offset).toBe(size);
+    // The content URL serves exactly that many bytes.
+    const url = await admin.post('/file/url', { uris: ['cloudreve://my/large.bin'] });
+    const u = new URL(url.body.data.urls[0].url as string);
+    const head = await request(sim.app).head(u.pathname + u.search);
+    expect(head.headers['content-length']).toBe(String(size));
+    expect(tmpEntries(sim)).toEqual([]);
+  });
+});
