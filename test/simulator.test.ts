@@ -96,7 +96,7 @@ describe('options', () => {
         nickname: 'dev',
         status: 'active',
         created_at: '2025-05-20T04:00:00Z',
-        group: { id: sim.ids.encode('group', 1), name: 'Admin', permission: 'AQ==' },
+        group: { id: sim.ids.encode('group', 1), name: 'Admin', permission: 'AQ==', trash_retention: 604800 },
       });
       const alice = await request(sim.app).post('/api/v4/session/token').send(ACCOUNTS.alice);
       expect(alice.body.code).toBe(40080);

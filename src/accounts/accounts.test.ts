@@ -87,6 +87,7 @@ describe('loadAccounts (fixtures/accounts.yaml)', () => {
         decompressSize: g.decompressSize,
         aria2Batch: g.aria2Batch,
         maxWalkedFiles: g.maxWalkedFiles,
+        trashRetention: g.trashRetention,
       })),
     ).toEqual([
       {
@@ -99,6 +100,7 @@ describe('loadAccounts (fixtures/accounts.yaml)', () => {
         decompressSize: 0,
         aria2Batch: 50,
         maxWalkedFiles: 100000,
+        trashRetention: 604800,
       },
       {
         id: 2,
@@ -110,6 +112,7 @@ describe('loadAccounts (fixtures/accounts.yaml)', () => {
         decompressSize: 0,
         aria2Batch: 1,
         maxWalkedFiles: 100000,
+        trashRetention: 604800,
       },
       {
         id: 3,
@@ -121,6 +124,7 @@ describe('loadAccounts (fixtures/accounts.yaml)', () => {
         decompressSize: 0,
         aria2Batch: 0,
         maxWalkedFiles: 100000,
+        trashRetention: 604800,
       },
       {
         id: 4,
@@ -132,6 +136,7 @@ describe('loadAccounts (fixtures/accounts.yaml)', () => {
         decompressSize: 1048576,
         aria2Batch: 2,
         maxWalkedFiles: 100000,
+        trashRetention: 259200,
       },
     ]);
   });
@@ -229,7 +234,8 @@ users:
       decompressSize: group.decompressSize,
       aria2Batch: group.aria2Batch,
       maxWalkedFiles: group.maxWalkedFiles,
-    }).toEqual({ permission: '', bits: [], maxStorage: 0, compressSize: 0, decompressSize: 0, aria2Batch: 0, maxWalkedFiles: 100000 });
+      trashRetention: group.trashRetention,
+    }).toEqual({ permission: '', bits: [], maxStorage: 0, compressSize: 0, decompressSize: 0, aria2Batch: 0, maxWalkedFiles: 100000, trashRetention: 604800 });
     const user = accounts.userById(10)!;
     expect({
       status: user.status,
@@ -341,6 +347,8 @@ users: []
   it('rejects a negative group limit', () => {
     const file = writeYaml('groups:\n  - id: 1\n    name: A\n    aria2_batch: -1\nusers: []\n');
     expect(fixtureError(file)).toBe(`Invalid accounts file ${file}: groups[0].aria2_batch: expected a non-negative integer.`);
+    const retention = writeYaml('groups:\n  - id: 1\n    name: A\n    trash_retention: 1.5\nusers: []\n');
+    expect(fixtureError(retention)).toBe(`Invalid accounts file ${retention}: groups[0].trash_retention: expected a non-negative integer.`);
   });
 
   it('rejects duplicate group ids and names', () => {

@@ -27,6 +27,9 @@ export type PermissionName = keyof typeof Permission;
 export type UserStatus = 'active' | 'inactive' | 'manual_banned' | 'sys_banned';
 const USER_STATUSES: readonly UserStatus[] = ['active', 'inactive', 'manual_banned', 'sys_banned'];
 
+/** A group's trash retention when the fixtures give none: seven days, as on a fresh install (spec F§1.4). */
+export const DEFAULT_TRASH_RETENTION = 604800;
+
 export interface Group {
   id: number;
   name: string;
@@ -38,6 +41,8 @@ export interface Group {
   decompressSize: number;
   aria2Batch: number;
   maxWalkedFiles: number;
+  /** Seconds a deleted object stays in the trash before it is due for collection. */
+  trashRetention: number;
   /** The storage policy new files of its users go to. */
   policyId: number;
 }
@@ -112,6 +117,7 @@ export function loadAccounts(file: string, defaultCreatedAt: number): Accounts {
       decompressSize: nonNegativeInt(g.decompress_size ?? 0, `${where}.decompress_size`, fail),
       aria2Batch: nonNegativeInt(g.aria2_batch ?? 0, `${where}.aria2_batch`, fail),
       maxWalkedFiles: nonNegativeInt(g.max_walked_files ?? 100000, `${where}.max_walked_files`, fail),
+      trashRetention: nonNegativeInt(g.trash_retention ?? DEFAULT_TRASH_RETENTION, `${where}.trash_retention`, fail),
       policyId: positiveInt(g.policy ?? 1, `${where}.policy`, fail),
     };
   });

@@ -12,9 +12,6 @@ import { ApiError, Code } from '../errors.js';
 import type { ServiceContext } from './context.js';
 import { aggregatedKey, FileMessages, MAX_BATCHED_FILES, notSupported, parse, resolve } from './files.js';
 
-/** Seconds a trash item is kept before collection: the default group's `trash_retention` (spec F§1.4). */
-export const TRASH_RETENTION_SECONDS = 604800;
-
 export const DeleteMessages = {
   advanceDeleteRequired: 'advance delete permission is required',
   lockConflict: 'Lock conflict',
@@ -65,7 +62,7 @@ export function deleteFiles(ctx: ServiceContext, caller: User | undefined, body:
       const item = ctx.drive.trash(ownerId, segments, ctx.random.uuid(), now);
       ctx.drive.patchMetadata(item.node, {
         'sys:restore_uri': buildUri('my', segments),
-        'sys:expected_collect_time': String(Math.floor(now / 1000) + TRASH_RETENTION_SECONDS),
+        'sys:expected_collect_time': String(Math.floor(now / 1000) + ctx.accounts.userById(ownerId)!.group.trashRetention),
       });
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;

@@ -25,6 +25,8 @@ export function userDto(ctx: ServiceContext, user: User): Schemas['User'] {
     name: user.group.name,
   };
   if (user.group.permission) dto.group.permission = user.group.permission;
+  // The web UI's delete dialog tells how long the trash keeps things from this.
+  if (user.group.trashRetention) dto.group.trash_retention = user.group.trashRetention;
   if (user.language) dto.language = user.language;
   return dto;
 }

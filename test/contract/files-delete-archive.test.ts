@@ -84,7 +84,8 @@ describe('DELETE /file — soft delete and the trash', () => {
     expect(trash.body.code, trash.text).toBe(0);
     const item = sim.drive.trashItems(ALICE)[0]!;
     expect(item.name).toMatch(UUID_V4);
-    const collect = String(Math.floor(sim.clock.now() / 1000) + 604800);
+    // Alice's group keeps the trash for three days (fixtures/accounts.yaml).
+    const collect = String(Math.floor(sim.clock.now() / 1000) + 259200);
     expect(trash.body).toEqual({
       code: 0,
       data: {

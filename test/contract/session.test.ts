@@ -11,11 +11,11 @@ const REFRESH = '/api/v4/session/token/refresh';
 
 describe('POST /session/token', () => {
   it.each([
-    ['admin', 'admin', 1, 'Admin', '/RoB', '2025-04-26T07:19:38Z'],
-    ['user', 'user', 2, 'User', 'hAg=', '2025-04-27T08:00:00Z'],
-    ['alice', 'alice', 4, 'Member', 'tAo=', '2025-04-28T09:30:00Z'],
-    ['carol', 'carol', 4, 'Member', 'tAo=', '2025-04-29T10:45:00Z'],
-  ] as const)('signs in %s with the user object and a token pair', async (who, nickname, groupId, group, permission, createdAt) => {
+    ['admin', 'admin', 1, 'Admin', '/RoB', 604800, '2025-04-26T07:19:38Z'],
+    ['user', 'user', 2, 'User', 'hAg=', 604800, '2025-04-27T08:00:00Z'],
+    ['alice', 'alice', 4, 'Member', 'tAo=', 259200, '2025-04-28T09:30:00Z'],
+    ['carol', 'carol', 4, 'Member', 'tAo=', 259200, '2025-04-29T10:45:00Z'],
+  ] as const)('signs in %s with the user object (its group’s trash retention included) and a token pair', async (who, nickname, groupId, group, permission, retention, createdAt) => {
     const sim = testSimulator();
     const { email, password, id } = ACCOUNTS[who];
     const res = await request(sim.app).post(SIGN_IN).send({ email, password });
@@ -30,7 +30,7 @@ describe('POST /session/token', () => {
           nickname,
           status: 'active',
           created_at: createdAt,
-          group: { id: sim.ids.encode('group', groupId), name: group, permission },
+          group: { id: sim.ids.encode('group', groupId), name: group, permission, trash_retention: retention },
         },
         token: {
           access_token: expect.any(String),
@@ -43,7 +43,7 @@ describe('POST /session/token', () => {
       msg: '',
     });
     // Key order of the envelope, user and token as the server writes them.
-    expect(res.text).toMatch(/^\{"code":0,"data":\{"user":\{"id":"[^"]+","email":"[^"]+","nickname":"[^"]+","status":"active","created_at":"[^"]+","group":\{"id":"[^"]+","name":"[^"]+","permission":"[^"]+"\}\},"token":\{"access_token":"[^"]+","refresh_token":"[^"]+","access_expires":"[^"]+","refresh_expires":"[^"]+"\}\},"msg":""\}$/);
+    expect(res.text).toMatch(/^\{"code":0,"data":\{"user":\{"id":"[^"]+","email":"[^"]+","nickname":"[^"]+","status":"active","created_at":"[^"]+","group":\{"id":"[^"]+","name":"[^"]+","permission":"[^"]+","trash_retention":\d+\}\},"token":\{"access_token":"[^"]+","refresh_token":"[^"]+","access_expires":"[^"]+","refresh_expires":"[^"]+"\}\},"msg":""\}$/);
   });
 
   it('issues HS256 tokens with the server claims in order (access: token_type, sub, exp, nbf)', async () => {

@@ -82,10 +82,10 @@ describe('GET /site/config/basic', () => {
   });
 
   it.each([
-    ['alice', 3, 4, 'Member', 'tAo='],
-    ['admin', 1, 1, 'Admin', '/RoB'],
-    ['user', 2, 2, 'User', 'hAg='],
-  ] as const)('carries the signed-in %s as the sign-in User object, without `anonymous` (A3)', async (who, id, groupId, group, permission) => {
+    ['alice', 3, 4, 'Member', 'tAo=', 259200],
+    ['admin', 1, 1, 'Admin', '/RoB', 604800],
+    ['user', 2, 2, 'User', 'hAg=', 604800],
+  ] as const)('carries the signed-in %s as the sign-in User object, without `anonymous` (A3)', async (who, id, groupId, group, permission, retention) => {
     const sim = testSimulator();
     const session = await signIn(sim, who);
     const res = await request(sim.app).get(`${API}/site/config/basic`).set('Authorization', `Bearer ${session.access}`);
@@ -98,7 +98,7 @@ describe('GET /site/config/basic', () => {
       nickname: who,
       status: 'active',
       created_at: expect.any(String),
-      group: { id: sim.ids.encode('group', groupId), name: group, permission },
+      group: { id: sim.ids.encode('group', groupId), name: group, permission, trash_retention: retention },
     });
     expect(res.text).toContain(`"user":{"id":"${sim.ids.encode('user', id)}","email":"${ACCOUNTS[who].email}","nickname":"${who}","status":"active","created_at":`);
   });
