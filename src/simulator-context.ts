@@ -12,6 +12,7 @@ import { createEngine, type EngineOptions, type TasksSnapshot } from './engine/e
 import type { ResolvedOptions } from './options.js';
 import type { ServiceContext } from './services/context.js';
 import { MASTER_NODE_ID, MASTER_NODE } from './services/tasks.js';
+import { createPathLocks } from './services/locks.js';
 import { createUrlSigner } from './services/signer.js';
 import { createTokenService } from './services/tokens.js';
 import { createIdCodec } from './util/ids.js';
@@ -124,6 +125,7 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     policies,
     signer: createUrlSigner(random),
     uploads: new Map(),
+    locks: createPathLocks(() => clock.now()),
     archiveSessions: new Map(),
     node: services.node,
     settings: new Map(),

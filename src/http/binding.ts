@@ -32,6 +32,8 @@ export interface Binding {
   queryKeys: string[];
   /** Query parameters of type boolean: Go's spellings are read as `true` / `false`. */
   booleanKeys: string[];
+  /** Query and path parameters of type integer: only Go's integer spellings decode. */
+  integerKeys: { query: string[]; params: string[] };
 }
 
 /** Reads an operation's binding fields from the contract. */
@@ -39,13 +41,16 @@ export function bindingOf(doc: OpenApiDocument, op: OpenApiOperation): Binding {
   const fields: BindingField[] = [];
   const queryKeys: string[] = [];
   const booleanKeys: string[] = [];
+  const integerKeys: Binding['integerKeys'] = { query: [], params: [] };
   for (const p of op.parameters ?? []) {
     const param = resolveRef<OpenApiParameter>(doc, p);
+    const type = resolveRef<JsonSchema>(doc, param.schema).type;
+    if (type === 'integer' && (param.in === 'query' || param.in === 'path')) integerKeys[param.in === 'path' ? 'params' : 'query'].push(param.name);
     // Path parameters are never "empty" (the route needs them), but their rules name the field.
     if (param.in === 'path') fields.push({ in: 'params', key: param.name, field: param['x-cr-field'] ?? pascal(param.name), required: false });
     if (param.in !== 'query') continue;
     queryKeys.push(param.name);
-    if (resolveRef<JsonSchema>(doc, param.schema).type === 'boolean') booleanKeys.push(param.name);
+    if (type === 'boolean') booleanKeys.push(param.name);
     fields.push({ in: 'query', key: param.name, field: param['x-cr-field'] ?? pascal(param.name), required: !!param.required });
   }
   const json = op.requestBody?.content['application/json'];
@@ -54,7 +59,7 @@ export function bindingOf(doc: OpenApiDocument, op: OpenApiOperation): Binding {
     const schema = resolveRef<JsonSchema>(doc, prop);
     fields.push({ in: 'body', key, field: schema['x-cr-field'] ?? pascal(key), required: !!bodySchema?.required?.includes(key) });
   }
-  return { fields, hasBody: !!bodySchema, rawBody: !!op.requestBody?.content['application/octet-stream'], queryKeys, booleanKeys };
+  return { fields, hasBody: !!bodySchema, rawBody: !!op.requestBody?.content['application/octet-stream'], queryKeys, booleanKeys, integerKeys };
 }
 
 function pascal(key: string): string {
@@ -158,11 +163,15 @@ const GO_BOOLEANS: Record<string, string> = {
   ...Object.fromEntries(['0', 'f', 'F', 'FALSE', 'false', 'False'].map((s) => [s, 'false'])),
 };
 
+/** Go's `strconv.ParseInt` in base 10: an optional sign and digits, nothing else (no `1.0`, `0x1`, spaces). */
+const GO_INTEGER = /^[+-]?\d+$/;
+
 /**
  * Normalizes the query string the way the server reads it: the first value of a repeated
  * parameter wins, an empty value of a bound parameter counts as absent, and a boolean
  * parameter takes Go's spellings (`1`, `t`, `TRUE`…); anything else stays as sent and fails
- * validation ("Parameter error").
+ * validation ("Parameter error"). An integer query or path parameter that Go would not
+ * decode (`1.0`, `0x1`) is "Parameter error" here, where the validator would coerce it.
  */
 export function normalizeQuery(binding: Binding): RequestHandler {
   return function normalizeQuery(req, _res, next) {
@@ -171,6 +180,10 @@ export function normalizeQuery(binding: Binding): RequestHandler {
       const first = Array.isArray(v) ? v[0] : v;
       if (binding.queryKeys.includes(k) && first === '') continue;
       query[k] = binding.booleanKeys.includes(k) && typeof first === 'string' ? (GO_BOOLEANS[first] ?? first) : first;
+    }
+    const notInteger = (v: unknown) => typeof v === 'string' && !GO_INTEGER.test(v);
+    if (binding.integerKeys.query.some((k) => notInteger(query[k])) || binding.integerKeys.params.some((k) => notInteger(req.params[k]))) {
+      return next(ApiError.binding(Msg.parameterError));
     }
     // express 5 recomputes req.query on each read; pin the normalized copy.
     Object.defineProperty(req, 'query', { value: query, writable: true, configurable: true, enumerable: true });

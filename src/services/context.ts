@@ -15,6 +15,7 @@ import type { Random } from '../util/random.js';
 import type { MasterNodeState } from '../workflows/services.js';
 import type { UrlSigner } from './signer.js';
 import type { TokenService } from './tokens.js';
+import type { PathLocks } from './locks.js';
 import type { UploadSession } from './uploads.js';
 
 export type Edition = 'community' | 'pro';
@@ -53,6 +54,8 @@ export interface ServiceContext {
   readonly signer: UrlSigner;
   /** Upload sessions (`PUT /file/upload`) by session id. */
   readonly uploads: Map<string, UploadSession>;
+  /** Paths held by running uploads and content saves (40073 for anyone else). */
+  readonly locks: PathLocks;
   /** Downloads of several items as one ZIP (`POST /file/url` with `archive`), by session id. */
   readonly archiveSessions: Map<string, ArchiveSession>;
   /** The master node's settings (`/admin/node/1`), shared with the workflows. */

@@ -11,19 +11,12 @@ import { buildUri } from '../drive/uri.js';
 import { ApiError, Code } from '../errors.js';
 import type { ServiceContext } from './context.js';
 import { aggregatedKey, FileMessages, MAX_BATCHED_FILES, notSupported, parse, resolve } from './files.js';
+import { lockConflict } from './locks.js';
+import { sweepUploads } from './uploads.js';
 
 export const DeleteMessages = {
   advanceDeleteRequired: 'advance delete permission is required',
-  lockConflict: 'Lock conflict',
 } as const;
-
-/** Whether a live upload session holds a path at or below `segments`. */
-function isLocked(ctx: ServiceContext, userId: number, segments: readonly string[]): boolean {
-  const now = ctx.clock.now();
-  return [...ctx.uploads.values()].some(
-    (s) => s.ownerId === userId && s.expiresAt > now && segments.every((part, i) => s.segments[i] === part) && s.segments.length >= segments.length,
-  );
-}
 
 /** DELETE /file (spec F§11). */
 export function deleteFiles(ctx: ServiceContext, caller: User | undefined, body: RequestBody<'deleteFiles'>): void {
@@ -33,7 +26,8 @@ export function deleteFiles(ctx: ServiceContext, caller: User | undefined, body:
     throw new ApiError(Code.NoPermission, DeleteMessages.advanceDeleteRequired);
   }
   const permanent = body.skip_soft_delete ?? false;
-  // A running upload locks its path: a target at or above it fails the whole request first.
+  // A running upload or save locks its path: a target at or above it fails the whole request first.
+  sweepUploads(ctx);
   for (const uri of uris) {
     let target;
     try {
@@ -41,8 +35,8 @@ export function deleteFiles(ctx: ServiceContext, caller: User | undefined, body:
     } catch {
       continue;
     }
-    if (target.fs === 'my' && target.object.segments.length > 0 && isLocked(ctx, target.object.ownerId, target.object.segments)) {
-      throw new ApiError(Code.LockConflict, DeleteMessages.lockConflict);
+    if (target.fs === 'my' && target.object.segments.length > 0 && ctx.locks.within(target.object.ownerId, target.object.segments)) {
+      throw lockConflict();
     }
   }
   const failures: Array<readonly [string, ApiError]> = [];

@@ -5,7 +5,8 @@
  * /file/upload/:id/:index`, `DELETE /file/upload`). Bodies are streamed to a temporary file
  * beside the drives and committed with one rename; nothing is buffered whole. Sessions live
  * in the world (`ctx.uploads`); an expired one is refused and what it left is removed when
- * sessions are next touched.
+ * sessions are next touched. Both writers hold a lock on their path (`ctx.locks`) while they
+ * work, reserving the bytes they may add, so nothing else writes, deletes or overfills there.
  */
 import { createWriteStream, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,12 +20,12 @@ import { buildUri, isLegalName } from '../drive/uri.js';
 import { ApiError, Code } from '../errors.js';
 import { policyRefuses, type Policy } from '../storage/policies.js';
 import type { ServiceContext } from './context.js';
+import { lockConflict } from './locks.js';
 import { checkMetadata, FileMessages, fileDto, openFs, parse } from './files.js';
 
 export const UploadMessages = {
   tooLarge: 'File is too large',
   insufficientCapacity: 'Insufficient capacity',
-  lockConflict: 'Lock conflict',
   staleVersion: 'File is updated during your edit',
   unknownVersion: 'Unknown version ID',
   invalidContentLength: 'invalid content length',
@@ -56,22 +57,31 @@ export interface UploadSession {
   readonly lastModified: number;
   /** The session made the file (a placeholder) rather than a new version of an existing one. */
   readonly placeholder: boolean;
+  /** `live_photo` uploads add a secondary entity: the file's own content stays as it is. */
+  readonly entityType: '' | 'version' | 'live_photo';
   readonly tempDir: string;
   /** The temporary file the chunks are written into. */
   readonly file: string;
   readonly received: Set<number>;
+  /** Chunks streaming now, each with the way to stop it and a promise settled when it has stopped. */
+  readonly writers: Map<AbortController, Promise<void>>;
+  /** The last chunk has arrived and the file is being committed: no chunk is taken any more. */
+  completing: boolean;
 }
 
-/** Bytes the user's running uploads reserve. */
+/** Bytes the user's running uploads and content saves reserve. */
 export function reservedBytes(ctx: ServiceContext, userId: number): number {
-  let sum = 0;
-  for (const s of ctx.uploads.values()) if (s.ownerId === userId && s.expiresAt > ctx.clock.now()) sum += s.size;
-  return sum;
+  return ctx.locks.reserved(userId);
 }
 
-/** Ends a session: its temporary data goes; with `dropPlaceholder`, so does a placeholder it made that is still one. */
+/**
+ * Ends a session: chunks still streaming are stopped (they answer 40011), its lock and
+ * temporary data go; with `dropPlaceholder`, so does a placeholder it made that is still one.
+ */
 function endSession(ctx: ServiceContext, session: UploadSession, dropPlaceholder: boolean): void {
   ctx.uploads.delete(session.id);
+  ctx.locks.release(session.ownerId, session.segments, session.id);
+  for (const writer of session.writers.keys()) writer.abort();
   removeTempDir(session.tempDir);
   const node = ctx.drive.stat(session.ownerId, session.segments);
   if (!node || ctx.drive.metadataOf(node)[SESSION_META] !== session.id) return;
@@ -79,20 +89,18 @@ function endSession(ctx: ServiceContext, session: UploadSession, dropPlaceholder
   else ctx.drive.unsetMetadata(node, [SESSION_META]);
 }
 
-/** Removes every expired session and what it left. */
-function sweep(ctx: ServiceContext): void {
+/** Removes every expired session and what it left (not one being completed: it is done already). */
+export function sweepUploads(ctx: ServiceContext): void {
   const now = ctx.clock.now();
-  for (const s of [...ctx.uploads.values()]) if (s.expiresAt <= now) endSession(ctx, s, true);
+  for (const s of [...ctx.uploads.values()]) if (s.expiresAt <= now && !s.completing) endSession(ctx, s, true);
 }
-
-/** The live session holding a lock on a path of a user, if any. */
-const lockOn = (ctx: ServiceContext, userId: number, segments: readonly string[]): UploadSession | undefined =>
-  [...ctx.uploads.values()].find((s) => s.ownerId === userId && s.segments.join('/') === segments.join('/'));
 
 const capacityOf = (ctx: ServiceContext, userId: number): { total: number; used: number } => ({
   total: ctx.accounts.userById(userId)!.group.maxStorage,
   used: ctx.drive.used(userId) + reservedBytes(ctx, userId),
 });
+
+const sessionGone = () => new ApiError(Code.UploadSessionExpired, '');
 
 /** Name rules for every segment still to be made, then the policy's rules for the file. */
 function checkNewFile(ctx: ServiceContext, ownerId: number, segments: readonly string[], policy: Policy, size: number): void {
@@ -123,9 +131,10 @@ function checkPrevious(ctx: ServiceContext, node: DriveNode, previous: string | 
 
 /**
  * Streams `body` into `file` at byte `start`, refusing more than `expected` bytes; fewer
- * (the client gave up) → 50004.
+ * (the client gave up) → 50004. `signal` stops the writing at once (the session ended under
+ * it); the request itself is left alone, so it can still be answered.
  */
-async function receive(body: Readable, file: string, start: number, expected: number): Promise<void> {
+async function receive(body: Readable, file: string, start: number, expected: number, signal?: AbortSignal): Promise<void> {
   let got = 0;
   const count = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -133,21 +142,39 @@ async function receive(body: Readable, file: string, start: number, expected: nu
       done(got > expected ? new Error('body longer than announced') : null, chunk);
     },
   });
+  const stop = () => count.destroy(new Error('the upload ended while this body streamed'));
+  const left = () => {
+    if (!body.readableEnded) count.destroy(new Error('the client left before the body ended'));
+  };
+  signal?.addEventListener('abort', stop, { once: true });
+  body.once('close', left);
+  body.pipe(count);
   try {
-    await pipeline(body, count, createWriteStream(file, { flags: 'r+', start }));
+    await pipeline(count, createWriteStream(file, { flags: 'r+', start }));
   } catch (err) {
     throw new ApiError(Code.IOFailed, UploadMessages.sizeMismatch, undefined, { detail: (err as Error).message });
+  } finally {
+    signal?.removeEventListener('abort', stop);
+    body.off('close', left);
+    body.unpipe(count);
   }
   if (got !== expected) throw new ApiError(Code.IOFailed, UploadMessages.sizeMismatch);
 }
 
 // ---------------------------------------------------------------------------- PUT /file/content
 
-/** The declared size of a body: `Content-Length`, else `X-Expected-Entity-Length`, else 0. */
+/** The largest length Go reads from a header (an int64). */
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * The declared size of a body: `Content-Length`, else `X-Expected-Entity-Length`, else 0. A
+ * value that is not a length Go can read → 40001; a huge one is returned as it is (and then
+ * refused as too large).
+ */
 function declaredSize(header: (name: string) => string | undefined): number {
-  const text = header('content-length') ?? header('x-expected-entity-length');
+  const text = (header('content-length') ?? header('x-expected-entity-length'))?.trim();
   if (text === undefined) return 0;
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(Number(text))) throw new ApiError(Code.ParamErr, UploadMessages.invalidContentLength);
+  if (!/^\d+$/.test(text) || BigInt(text) > INT64_MAX) throw new ApiError(Code.ParamErr, UploadMessages.invalidContentLength);
   return Number(text);
 }
 
@@ -168,20 +195,25 @@ export async function updateFileContent(
   const { ownerId } = openFs(ctx, caller, uri);
   const segments = uri.segments;
   if (segments.length === 0) throw new ApiError(Code.ObjectExist, FileMessages.objectExisted);
-  sweep(ctx);
+  sweepUploads(ctx);
   const existing = ctx.drive.stat(ownerId, segments);
   if (existing?.kind === 'folder') throw new ApiError(Code.ObjectExist, FileMessages.objectExisted);
   if (!existing) checkParents(ctx, ownerId, segments);
-  if (lockOn(ctx, ownerId, segments)) throw new ApiError(Code.LockConflict, UploadMessages.lockConflict);
+  if (ctx.locks.at(ownerId, segments)) throw lockConflict();
   const owner = ctx.accounts.userById(ownerId)!;
   const policy = ctx.policies.byId(existing?.policyId ?? owner.group.policyId)!;
   checkNewFile(ctx, ownerId, segments, policy, size);
   const { total, used } = capacityOf(ctx, ownerId);
-  if (used - (existing?.size ?? 0) + size > total) throw new ApiError(Code.InsufficientCapacity, UploadMessages.insufficientCapacity);
+  const growth = size - (existing?.size ?? 0);
+  if (used + growth > total) throw new ApiError(Code.InsufficientCapacity, UploadMessages.insufficientCapacity);
   if (existing) checkPrevious(ctx, existing, query.previous);
 
-  const dir = ctx.drive.makeTempDir('content');
+  // Hold the path while the body streams: another save, an upload or a delete there → 40073.
+  const holder = ctx.random.uuid();
+  ctx.locks.acquire({ userId: ownerId, segments, holder, reserved: Math.max(0, growth) });
+  let dir: string | undefined;
   try {
+    dir = ctx.drive.makeTempDir('content');
     const file = path.join(dir, 'content');
     writeFileSync(file, '');
     if (chunked) body.resume(); // the server writes an empty version for a body of unknown length
@@ -195,6 +227,7 @@ export async function updateFileContent(
     }
     return fileDto(ctx, { ownerId, segments: [...segments], node }, { metadata: false, fresh: true });
   } finally {
+    ctx.locks.release(ownerId, segments, holder);
     removeTempDir(dir);
   }
 }
@@ -216,14 +249,14 @@ export function createUploadSession(ctx: ServiceContext, caller: User | undefine
   if (uri.fs !== 'my') throw new ApiError(Code.NoPermission, FileMessages.notSupported);
   const { ownerId } = openFs(ctx, caller, uri);
   const segments = uri.segments;
-  sweep(ctx);
+  sweepUploads(ctx);
   const size = body.size ?? 0;
   const existing = segments.length === 0 ? ctx.drive.stat(ownerId, []) : ctx.drive.stat(ownerId, segments);
   const version = body.entity_type === 'version';
   if (existing && (!body.entity_type || existing.kind === 'folder')) throw new ApiError(Code.ObjectExist, FileMessages.objectExisted);
   if (!existing && body.entity_type === 'live_photo') throw new ApiError(Code.ParentNotExist, FileMessages.pathNotExist);
   if (!existing) checkParents(ctx, ownerId, segments);
-  if (lockOn(ctx, ownerId, segments)) throw new ApiError(Code.LockConflict, UploadMessages.lockConflict);
+  if (ctx.locks.at(ownerId, segments)) throw lockConflict();
   const owner = ctx.accounts.userById(ownerId)!;
   const policy = ctx.policies.byId(owner.group.policyId)!;
   checkNewFile(ctx, ownerId, segments, policy, size);
@@ -232,22 +265,26 @@ export function createUploadSession(ctx: ServiceContext, caller: User | undefine
   if (existing && version) checkPrevious(ctx, existing, body.previous);
 
   const id = ctx.random.uuid();
-  let node = existing;
-  if (!node) {
-    try {
-      ctx.drive.ensureFolder(ownerId, segments.slice(0, -1));
-      node = ctx.drive.createFile(ownerId, segments, policy.id);
-    } catch (err) {
-      if (err instanceof DriveError) throw new ApiError(Code.ObjectExist, FileMessages.objectExisted, undefined, { detail: err.message });
-      throw err;
-    }
-    ctx.drive.patchMetadata(node, body.metadata ?? {});
-  }
-  ctx.drive.patchMetadata(node, { [SESSION_META]: id });
+  const expiresAt = ctx.clock.now() + UPLOAD_SESSION_TTL_SECONDS * 1000;
+  // The session's folder first: a placeholder never stands without a session behind it.
   const tempDir = ctx.drive.makeTempDir('upload');
   const file = path.join(tempDir, 'data');
-  writeFileSync(file, '');
-  const expiresAt = ctx.clock.now() + UPLOAD_SESSION_TTL_SECONDS * 1000;
+  let node = existing;
+  try {
+    writeFileSync(file, '');
+    if (!node) {
+      ctx.drive.ensureFolder(ownerId, segments.slice(0, -1));
+      node = ctx.drive.createFile(ownerId, segments, policy.id);
+      ctx.drive.patchMetadata(node, body.metadata ?? {});
+    }
+  } catch (err) {
+    removeTempDir(tempDir);
+    if (err instanceof DriveError) throw new ApiError(Code.ObjectExist, FileMessages.objectExisted, undefined, { detail: err.message });
+    throw err;
+  }
+  ctx.drive.patchMetadata(node, { [SESSION_META]: id });
+  // The lock reserves the declared size in the owner's usage until the session ends.
+  ctx.locks.acquire({ userId: ownerId, segments, holder: id, reserved: size, expiresAt });
   ctx.uploads.set(id, {
     id,
     ownerId,
@@ -258,9 +295,12 @@ export function createUploadSession(ctx: ServiceContext, caller: User | undefine
     expiresAt,
     lastModified: body.last_modified && body.last_modified > 0 ? body.last_modified : 0,
     placeholder: !existing,
+    entityType: body.entity_type ?? '',
     tempDir,
     file,
     received: new Set(),
+    writers: new Map(),
+    completing: false,
   });
   return {
     session_id: id,
@@ -287,11 +327,13 @@ export async function uploadChunk(
   body: Readable,
   header: (name: string) => string | undefined,
 ): Promise<void> {
-  sweep(ctx);
+  sweepUploads(ctx);
   const session = ctx.uploads.get(sessionId);
-  if (!session || !caller || session.ownerId !== caller.id) throw new ApiError(Code.UploadSessionExpired, '');
+  if (!session || session.completing || !caller || session.ownerId !== caller.id) throw sessionGone();
   const node = ctx.drive.stat(session.ownerId, session.segments);
   if (!node || node.kind !== 'file') throw new ApiError(Code.ParentNotExist, FileMessages.pathNotExist);
+  // Only local storage takes chunks through the server; other policies upload to their storage.
+  if (ctx.policies.byId(session.policyId)?.type !== 'local') throw new ApiError(Code.PolicyNotAllowed, '');
   if (session.chunkSize === 0 && index > 0) throw new ApiError(Code.InvalidChunkIndex, UploadMessages.chunkIndexTooLarge);
   const start = index * session.chunkSize;
   if (index > 0 && start >= session.size) throw new ApiError(Code.InvalidChunkIndex, UploadMessages.chunkOffsetTooLarge);
@@ -299,20 +341,54 @@ export async function uploadChunk(
   const length = Number(header('content-length') ?? '0');
   if (length !== expected) throw new ApiError(Code.InvalidContentLength, `Invalid Content-Length (expected: ${expected})`);
 
-  await receive(body, session.file, start, expected);
-  // The session may have ended while the chunk streamed (cancelled, or another request completed it).
-  if (ctx.uploads.get(sessionId) !== session) throw new ApiError(Code.UploadSessionExpired, '');
+  // The session may end while the chunk streams (cancelled, expired, or completed by another
+  // request): the writing stops then, and the chunk is answered as one of an ended session.
+  const ended = () => ctx.uploads.get(sessionId) !== session || session.completing;
+  const writer = new AbortController();
+  const writing = receive(body, session.file, start, expected, writer.signal);
+  session.writers.set(
+    writer,
+    writing.then(
+      () => undefined,
+      () => undefined,
+    ),
+  );
+  try {
+    await writing;
+  } catch (err) {
+    throw ended() ? sessionGone() : err;
+  } finally {
+    session.writers.delete(writer);
+  }
+  if (ended()) throw sessionGone();
   session.received.add(index);
   if (session.received.size < chunkCount(session)) return;
+  await complete(ctx, session);
+}
 
-  ctx.uploads.delete(session.id);
+/**
+ * The last missing chunk has arrived: chunks still streaming (re-sent ones) are stopped and
+ * awaited, so nothing writes into the file once it is in the drive; then the file is
+ * committed (a live photo is a secondary entity, and the file's content stays). The lock is
+ * held until it is done. A failure ends the session as a cancel would.
+ */
+async function complete(ctx: ServiceContext, session: UploadSession): Promise<void> {
+  session.completing = true;
+  for (const writer of session.writers.keys()) writer.abort();
+  await Promise.all(session.writers.values());
   try {
-    ctx.drive.commitFile(session.ownerId, session.segments, session.file, session.lastModified || undefined, session.policyId);
+    if (session.entityType !== 'live_photo') {
+      ctx.drive.commitFile(session.ownerId, session.segments, session.file, session.lastModified || undefined, session.policyId);
+    }
     const done = ctx.drive.stat(session.ownerId, session.segments);
     if (done) ctx.drive.unsetMetadata(done, [SESSION_META]);
-  } finally {
-    removeTempDir(session.tempDir);
+  } catch (err) {
+    endSession(ctx, session, true);
+    throw new ApiError(Code.Unset, '', undefined, { detail: `failed to complete upload: ${(err as Error).message}` });
   }
+  ctx.uploads.delete(session.id);
+  ctx.locks.release(session.ownerId, session.segments, session.id);
+  removeTempDir(session.tempDir);
 }
 
 // ---------------------------------------------------------------------------- DELETE /file/upload
@@ -323,7 +399,7 @@ export function deleteUploadSession(ctx: ServiceContext, caller: User | undefine
   if (!uri.knownFs) throw new ApiError(Code.Unset, '');
   if (uri.fs !== 'my') throw new ApiError(Code.NoPermission, FileMessages.notSupported);
   const { ownerId } = openFs(ctx, caller, uri);
-  sweep(ctx);
+  sweepUploads(ctx);
   const node = ctx.drive.stat(ownerId, uri.segments);
   if (!node) throw new ApiError(Code.ParentNotExist, FileMessages.pathNotExist);
   if (uri.segments.length === 0) throw new ApiError(Code.NoPermission, FileMessages.notSupported);
@@ -331,8 +407,11 @@ export function deleteUploadSession(ctx: ServiceContext, caller: User | undefine
   if (session && (session.ownerId !== ownerId || session.segments.join('/') !== uri.segments.join('/'))) {
     throw new ApiError(Code.NotFound, UploadMessages.sessionNotFound);
   }
+  // A session whose last chunk is being committed has finished: there is nothing to cancel.
+  if (session?.completing) return;
   if (!session) {
-    if (ctx.drive.metadataOf(node)[SESSION_META] === body.id) ctx.drive.unsetMetadata(node, [SESSION_META]);
+    // An unknown or finished session: only the upload marks go (spec F§10.3 step 5).
+    ctx.drive.unsetMetadata(node, [SESSION_META, 'thumb:disabled']);
     return;
   }
   endSession(ctx, session, true);

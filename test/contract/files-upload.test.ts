@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import request from 'supertest';
+import { once } from 'node:events';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Simulator } from '../../src/index.js';
 import { ACCOUNTS, signIn, testSimulator, UUID_V4, type AccountName } from '../helpers.js';
@@ -92,6 +93,53 @@ async function rawRequest(sim: Simulator, method: string, url: string, headers: 
     server.closeAllConnections();
     server.close();
   }
+}
+/**
+ * A request kept open: the test writes its body bit by bit (`write`, `end`) or walks away
+ * (`leave`), and `reply` settles with the JSON answer, which may come before the body ends.
+ */
+async function openRequest(sim: Simulator, method: string, url: string, headers: Record<string, string>) {
+  const server = http.createServer(sim.app).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const req = http.request({ host: '127.0.0.1', port, method, path: `/api/v4${url}`, headers });
+  req.on('error', () => {}); // a body written after the answer may meet a closed socket
+  const reply = new Promise<unknown>((resolve) => {
+    req.on('response', (res) => {
+      let t = '';
+      res.on('data', (c: Buffer) => (t += c.toString()));
+      res.on('end', () => resolve(JSON.parse(t)));
+    });
+  });
+  req.flushHeaders();
+  onTestFinished(() => {
+    req.destroy();
+    server.closeAllConnections();
+    server.close();
+  });
+  return {
+    write: (bytes: string) => new Promise<void>((resolve) => req.write(bytes, () => resolve())),
+    end: () => req.end(),
+    leave: () => req.destroy(),
+    reply,
+  };
+}
+
+/** Lets the event loop turn (no timer, no real-time wait) until `cond` holds; fails after a bounded number of turns. */
+async function until(what: string, cond: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 200_000; turn++) {
+    if (cond()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+/** The bytes a running upload session has in its temporary file so far. */
+function sessionData(sim: Simulator): Buffer {
+  const dir = tmpEntries(sim).find((d) => d.startsWith('upload-'));
+  const probe = sim.drive.makeTempDir('probe');
+  rmSync(probe, { recursive: true });
+  return dir ? readFileSync(path.join(path.dirname(probe), dir, 'data')) : Buffer.alloc(0);
 }
 const entity = (sim: Simulator, n: number) => sim.ids.encode('entity', n);
 const fileObj = (sim: Simulator, userId: number, segments: string[]) => {
@@ -233,7 +281,8 @@ describe('upload sessions', () => {
     expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' }); // a resend is harmless
     expect((await alice.chunk(sid, 1, ', wor')).body).toEqual({ code: 0, msg: '' });
     const info = await alice.get(`/file/info?uri=${q('cloudreve://my/up.bin')}`);
-    expect(info.body.data).toMatchObject({ size: 12, metadata: {}, updated_at: '2025-05-20T04:00:00Z' });
+    // `last_modified` became `updated_at`; the session id is gone from the metadata.
+    expect(info.body).toEqual({ code: 0, data: { ...fileObj(sim, ALICE, ['up.bin']), metadata: {}, updated_at: '2025-05-20T04:00:00Z' }, msg: '' });
     expect(info.body.data.primary_entity).not.toBe(entity(sim, 0));
     expect((await download(sim, alice, 'cloudreve://my/up.bin')).toString()).toBe('hello, world');
     expect(await used(alice)).toBe(before + 12);
@@ -256,13 +305,16 @@ describe('upload sessions', () => {
     expect((await alice.chunk(sid, 2, 'abc')).body).toEqual({ code: 40013, msg: 'Invalid Content-Length (expected: 2)', correlation_id: cid });
     expect((await alice.chunk(sid, 3, 'a')).body).toEqual({ code: 40012, msg: 'Chunk offset cannot be greater than file size', correlation_id: cid });
     expect((await alice.chunk(sid, 'x', 'a')).body).toEqual({ code: 40001, msg: 'Parameter error' });
+    // The index decodes as Go's base-10 integers do: no fractions, hex or spaces; a sign is fine.
+    for (const spelled of ['1.0', '0x1', '%201', '1e0']) expect((await alice.chunk(sid, spelled, 'a')).body).toEqual({ code: 40001, msg: 'Parameter error' });
+    expect((await alice.chunk(sid, '+3', 'a')).body).toEqual({ code: 40012, msg: 'Chunk offset cannot be greater than file size', correlation_id: cid });
     expect((await alice.chunk(sid, -1, 'a')).body).toEqual({ code: 40001, msg: 'Index too short' });
 
     const zero = (await alice.put('/file/upload', { uri: 'cloudreve://my/zero.bin', size: 0 })).body.data.session_id as string;
     expect((await alice.chunk(zero, 1, '')).body).toEqual({ code: 40012, msg: 'Chunk offset cannot be greater than file size', correlation_id: cid });
     expect((await alice.chunk(zero, 0, '')).body).toEqual({ code: 0, msg: '' });
     const info = await alice.get(`/file/info?uri=${q('cloudreve://my/zero.bin')}`);
-    expect(info.body.data).toMatchObject({ size: 0, metadata: {} });
+    expect(info.body).toEqual({ code: 0, data: { ...fileObj(sim, ALICE, ['zero.bin']), size: 0, metadata: {} }, msg: '' });
     expect(info.body.data.primary_entity).not.toBe(entity(sim, 0));
   });
 
@@ -284,7 +336,22 @@ describe('upload sessions', () => {
     const stale = await alice.put('/file/upload', { uri: 'cloudreve://my/notes.txt', size: 3, entity_type: 'version', previous: entity(sim, 0) });
     expect(stale.body).toEqual({ code: 40076, msg: 'File is updated during your edit', correlation_id: cid });
     const res = await alice.put('/file/upload', { uri: 'cloudreve://my/notes.txt', size: 3, entity_type: 'version', previous: entity(sim, sim.drive.entityOf(notes)!.id) });
-    expect(res.body.code).toBe(0);
+    expect(res.body).toEqual({
+      code: 0,
+      data: {
+        session_id: expect.stringMatching(UUID_V4),
+        upload_id: '',
+        chunk_size: 5,
+        expires: Math.floor(sim.clock.now() / 1000) + 86400,
+        storage_policy: smallPolicy(sim),
+        uri: 'cloudreve://my/notes.txt',
+        callback_secret: expect.stringMatching(/^[A-Za-z0-9]{32}$/),
+      },
+      msg: '',
+    });
+    // The existing file keeps its content while the new version uploads, marked as uploading.
+    expect(sim.drive.metadataOf(notes)).toEqual({ 'sys:upload_session_id': res.body.data.session_id });
+    expect((await download(sim, alice, 'cloudreve://my/notes.txt')).toString()).toBe('hello world');
     const sid = res.body.data.session_id as string;
     // A second session, or a save, on the same path while it runs → 40073.
     expect((await alice.put('/file/upload', { uri: 'cloudreve://my/notes.txt', size: 3, entity_type: 'version' })).body).toEqual({ code: 40073, msg: 'Lock conflict', correlation_id: cid });
@@ -382,6 +449,160 @@ describe('upload sessions', () => {
     expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' });
     const entry = sim.journal.entries().find((e) => e.path === `/api/v4/file/upload/${sid}/0`);
     expect(entry).toMatchObject({ method: 'POST', body: '<5 bytes>', code: 0 });
+  });
+});
+
+describe('writers at the same time, and hard cases', () => {
+  it('holds the path while a save streams: another save, an upload and a delete there → 40073; the save lands whole', async () => {
+    const sim = testSimulator();
+    const { access } = await signIn(sim, 'alice');
+    const alice = await agent(sim, 'alice');
+    const before = await used(alice);
+    const notes = sim.drive.stat(ALICE, ['notes.txt'])!;
+    const save = await openRequest(sim, 'PUT', `/file/content?uri=${q('cloudreve://my/notes.txt')}`, { Authorization: `Bearer ${access}`, 'Content-Length': '20' });
+    await save.write('0123456789');
+    await until('the save streams', () => tmpEntries(sim).length === 1);
+    const locked = { code: 40073, msg: 'Lock conflict', correlation_id: cid };
+    expect((await alice.save('cloudreve://my/notes.txt', 'other')).body).toEqual(locked);
+    expect((await alice.put('/file/upload', { uri: 'cloudreve://my/notes.txt', size: 3, entity_type: 'version' })).body).toEqual(locked);
+    expect((await alice.delete('/file', { uris: ['cloudreve://my/notes.txt'] })).body).toEqual(locked);
+    expect((await alice.delete('/file', { uris: ['cloudreve://my/notes.txt'], skip_soft_delete: true })).body).toEqual(locked);
+    // The save reserves what it may add (20 − 11 bytes) while it streams.
+    expect(await used(alice)).toBe(before + 9);
+    await save.write('abcdefghij');
+    save.end();
+    expect(await save.reply).toEqual({ code: 0, data: { ...fileObj(sim, ALICE, ['notes.txt']), size: 20 }, msg: '' });
+    expect(sim.drive.stat(ALICE, ['notes.txt'])!.id).toBe(notes.id);
+    expect((await download(sim, alice, 'cloudreve://my/notes.txt')).toString()).toBe('0123456789abcdefghij');
+    expect(await used(alice)).toBe(before + 9);
+    expect(sim.drive.trashItems(ALICE)).toEqual([]);
+    expect(tmpEntries(sim)).toEqual([]);
+    // The lock went with the save.
+    expect((await alice.save('cloudreve://my/notes.txt', 'again')).body.code).toBe(0);
+  });
+
+  it('counts what a streaming save may add against the quota, and frees it when the client leaves (50004, nothing written)', async () => {
+    const sim = testSimulator();
+    const { access } = await signIn(sim, 'alice');
+    const alice = await agent(sim, 'alice');
+    const before = await used(alice);
+    const room = 16777216 - before;
+    const big = await openRequest(sim, 'PUT', `/file/content?uri=${q('cloudreve://my/big-save.bin')}`, { Authorization: `Bearer ${access}`, 'Content-Length': String(room - 100) });
+    await big.write('x'.repeat(1000));
+    await until('the save streams', () => tmpEntries(sim).length === 1);
+    expect(await used(alice)).toBe(16777216 - 100);
+    expect((await alice.save('cloudreve://my/small.txt', Buffer.alloc(200))).body).toEqual({ code: 40051, msg: 'Insufficient capacity', correlation_id: cid });
+    expect((await alice.put('/file/upload', { uri: 'cloudreve://my/small.bin', size: 200 })).body).toEqual({ code: 40051, msg: 'Insufficient capacity', correlation_id: cid });
+    big.leave();
+    await until('the abandoned save is cleaned up', () => tmpEntries(sim).length === 0);
+    expect(sim.drive.stat(ALICE, ['big-save.bin'])).toBeUndefined();
+    expect(await used(alice)).toBe(before);
+    expect((await alice.save('cloudreve://my/small.txt', Buffer.alloc(200))).body.code).toBe(0);
+  });
+
+  it('stops a re-sent chunk that is still streaming when the last chunk completes the file: it answers 40011 and writes nothing more', async () => {
+    const sim = testSimulator({ fixtures: smallChunkFixtures() });
+    const { access } = await signIn(sim, 'alice');
+    const alice = await agent(sim, 'alice');
+    const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/r.bin', size: 10 })).body.data.session_id as string;
+    expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' });
+    const resend = await openRequest(sim, 'POST', `/file/upload/${sid}/0`, { Authorization: `Bearer ${access}`, 'Content-Length': '5' });
+    await resend.write('hel');
+    await until('the re-sent bytes are written', () => sessionData(sim).subarray(0, 3).toString() === 'hel');
+    expect((await alice.chunk(sid, 1, 'world')).body).toEqual({ code: 0, msg: '' });
+    expect(await resend.reply).toEqual({ code: 40011, msg: '', correlation_id: cid });
+    await resend.write('ZZ');
+    resend.end();
+    expect((await download(sim, alice, 'cloudreve://my/r.bin')).toString()).toBe('helloworld');
+    expect(sim.drive.metadataOf(sim.drive.stat(ALICE, ['r.bin'])!)).toEqual({});
+    expect(tmpEntries(sim)).toEqual([]);
+  });
+
+  it('stops a chunk that is streaming when the session is cancelled: it answers 40011, and the placeholder and reservation go', async () => {
+    const sim = testSimulator({ fixtures: smallChunkFixtures() });
+    const { access } = await signIn(sim, 'alice');
+    const alice = await agent(sim, 'alice');
+    const before = await used(alice);
+    const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/c.bin', size: 10 })).body.data.session_id as string;
+    const chunk = await openRequest(sim, 'POST', `/file/upload/${sid}/0`, { Authorization: `Bearer ${access}`, 'Content-Length': '5' });
+    await chunk.write('abc');
+    await until('the chunk streams', () => sessionData(sim).subarray(0, 3).toString() === 'abc');
+    expect((await alice.delete('/file/upload', { id: sid, uri: 'cloudreve://my/c.bin' })).body).toEqual({ code: 0, msg: '' });
+    expect(await chunk.reply).toEqual({ code: 40011, msg: '', correlation_id: cid });
+    expect(sim.drive.stat(ALICE, ['c.bin'])).toBeUndefined();
+    expect(await used(alice)).toBe(before);
+    expect(tmpEntries(sim)).toEqual([]);
+  });
+
+  it('ends the session as a cancel would when committing the file fails: -1, no placeholder, no reservation', async () => {
+    const sim = testSimulator({ fixtures: smallChunkFixtures() });
+    const alice = await agent(sim, 'alice');
+    const before = await used(alice);
+    const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/f.bin', size: 3 })).body.data.session_id as string;
+    const commit = sim.drive.commitFile;
+    sim.drive.commitFile = () => {
+      throw new Error('disk full');
+    };
+    try {
+      expect((await alice.chunk(sid, 0, 'abc')).body).toEqual({ code: -1, msg: '', correlation_id: cid });
+    } finally {
+      sim.drive.commitFile = commit;
+    }
+    expect(sim.drive.stat(ALICE, ['f.bin'])).toBeUndefined();
+    expect(await used(alice)).toBe(before);
+    expect(tmpEntries(sim)).toEqual([]);
+    expect((await alice.chunk(sid, 0, 'abc')).body).toEqual({ code: 40011, msg: '', correlation_id: cid });
+  });
+
+  it('takes a version without `previous`, and a live photo beside a file without touching its content', async () => {
+    const sim = testSimulator({ fixtures: smallChunkFixtures() });
+    const alice = await agent(sim, 'alice');
+    const version = await alice.put('/file/upload', { uri: 'cloudreve://my/docs/a.txt', size: 3, entity_type: 'version' });
+    expect(version.body.code).toBe(0);
+    expect((await alice.chunk(version.body.data.session_id, 0, 'v2!')).body).toEqual({ code: 0, msg: '' });
+    expect((await download(sim, alice, 'cloudreve://my/docs/a.txt')).toString()).toBe('v2!');
+
+    const notes = sim.drive.stat(ALICE, ['notes.txt'])!;
+    const entityBefore = sim.drive.entityOf(notes)!.id;
+    const live = await alice.put('/file/upload', { uri: 'cloudreve://my/notes.txt', size: 3, entity_type: 'live_photo' });
+    expect(live.body.code).toBe(0);
+    expect((await alice.chunk(live.body.data.session_id, 0, 'MOV')).body).toEqual({ code: 0, msg: '' });
+    expect((await download(sim, alice, 'cloudreve://my/notes.txt')).toString()).toBe('hello world');
+    expect(sim.drive.entityOf(notes)!.id).toBe(entityBefore);
+    expect(sim.drive.metadataOf(notes)).toEqual({});
+  });
+
+  it('refuses chunks for a session on a storage policy that is not local (40006)', async () => {
+    const fx = smallChunkFixtures();
+    const accounts = path.join(fx, 'accounts.yaml');
+    writeFileSync(accounts, readFileSync(accounts, 'utf8').replace('    trash_retention: 259200\n', '    trash_retention: 259200\n    policy: 2\n'));
+    const sim = testSimulator({ fixtures: fx });
+    const alice = await agent(sim, 'alice');
+    const res = await alice.put('/file/upload', { uri: 'cloudreve://my/cold.bin', size: 3 });
+    expect(res.body.data.storage_policy).toEqual({ id: sim.ids.encode('policy', 2), name: 'Cold storage', type: 's3', max_size: 0 });
+    expect((await alice.chunk(res.body.data.session_id, 0, 'abc')).body).toEqual({ code: 40006, msg: '', correlation_id: cid });
+  });
+
+  it('cancelling with an unknown session id only removes the upload marks of the file', async () => {
+    const sim = testSimulator();
+    const alice = await agent(sim, 'alice');
+    const created = await alice.post('/file/create', { type: 'file', uri: 'cloudreve://my/marked.txt', metadata: { 'thumb:disabled': '', 'customize:emoji': '🙂' } });
+    expect(created.body.code).toBe(0);
+    expect((await alice.delete('/file/upload', { id: 'not-a-session', uri: 'cloudreve://my/marked.txt' })).body).toEqual({ code: 0, msg: '' });
+    expect(sim.drive.metadataOf(sim.drive.stat(ALICE, ['marked.txt'])!)).toEqual({ 'customize:emoji': '🙂' });
+  });
+
+  it('reads the size from X-Expected-Entity-Length for a chunked body: not a length → 40001, a huge one → 40049', async () => {
+    const sim = testSimulator();
+    const { access } = await signIn(sim, 'admin');
+    const put = (length: string) =>
+      rawRequest(sim, 'PUT', `/file/content?uri=${q('cloudreve://my/x.bin')}`, { Authorization: `Bearer ${access}`, 'Transfer-Encoding': 'chunked', 'X-Expected-Entity-Length': length }, 'abc', true);
+    expect(await put('abc')).toEqual({ code: 40001, msg: 'invalid content length', correlation_id: cid });
+    expect(await put('-3')).toEqual({ code: 40001, msg: 'invalid content length', correlation_id: cid });
+    expect(await put('99999999999999999999')).toEqual({ code: 40001, msg: 'invalid content length', correlation_id: cid });
+    expect(await put('9007199254740993')).toEqual({ code: 40049, msg: 'File is too large', correlation_id: cid });
+    expect(sim.drive.stat(ADMIN, ['x.bin'])).toBeUndefined();
+    expect(tmpEntries(sim)).toEqual([]);
   });
 });
 

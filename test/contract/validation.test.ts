@@ -36,6 +36,12 @@ const cases: Record<string, Case[]> = {
     { method: 'get', path: list('?page_size=101&category=general'), msg: 'PageSize too long' },
     { method: 'get', path: list('?page_size=abc&category=general'), msg: 'Parameter error' },
     { method: 'get', path: list('?page_size=10.5&category=general'), msg: 'Parameter error' },
+    // Go's strconv.ParseInt reads base-10 digits with an optional sign, nothing else.
+    { method: 'get', path: list('?page_size=10.0&category=general'), msg: 'Parameter error' },
+    { method: 'get', path: list('?page_size=0x10&category=general'), msg: 'Parameter error' },
+    { method: 'get', path: list('?page_size=%2010&category=general'), msg: 'Parameter error' },
+    { method: 'get', path: list('?page_size=1e2&category=general'), msg: 'Parameter error' },
+    { method: 'get', path: list('?page_size=%2B101&category=general'), msg: 'PageSize too long' },
     { method: 'get', path: list('?page_size=abc'), msg: 'Parameter error' },
     { method: 'get', path: list('?page_size=10'), msg: 'Category cannot be empty' },
     { method: 'get', path: list('?page_size=10&category='), msg: 'Category cannot be empty' },
