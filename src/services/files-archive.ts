@@ -4,7 +4,7 @@
  * in the drive (spec F§13), and `POST /file/url` with `archive: true` opens a download session
  * whose signed URL streams a ZIP of several items made on the fly (spec F§12.3).
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import type { User } from '../accounts/accounts.js';
 import type { ArchiveFormat } from '../codecs/archive.js';
 import { openArchive } from '../codecs/open.js';
@@ -148,7 +148,7 @@ export function createArchiveSession(
  * The entries of an archive download, named as the archive task names them: a top-level file
  * is `/<name>`; a file inside a selected folder is its path relative to the folder's parent
  * (`docs/sub/b.txt` for a folder at the root, `/docs/sub/b.txt` deeper). Folders make no
- * entries. Each URI is resolved as the requester now; a missing item, a root or an item
+ * entries, nor do files whose bytes are gone. Each URI is resolved as the requester now; a missing item, a root or an item
  * without download capability fails the whole download.
  */
 function collectEntries(ctx: ServiceContext, requester: User, uris: readonly string[]): ZipEntrySource[] {
@@ -165,12 +165,13 @@ function collectEntries(ctx: ServiceContext, requester: User, uris: readonly str
       throw fail(err);
     }
     const { ownerId, segments, node } = target.object;
-    const entryOf = (at: readonly string[], size: number, mtime: number, name: string): ZipEntrySource => {
+    // A file whose bytes cannot be found is skipped, as the server skips unreadable files.
+    const add = (at: readonly string[], size: number, mtime: number, name: string): void => {
       const disk = ctx.drive.diskPath(ownerId, at);
-      return { name, size, mtime: new Date(mtime), open: () => createReadStream(disk) };
+      if (existsSync(disk)) entries.push({ name, size, mtime: new Date(mtime), open: () => createReadStream(disk) });
     };
     if (node.kind === 'file') {
-      entries.push(entryOf(segments, node.size, node.updatedAt, `/${node.name}`));
+      add(segments, node.size, node.updatedAt, `/${node.name}`);
       continue;
     }
     const parentPrefix = segments.length > 1 ? '/' : '';
@@ -179,7 +180,7 @@ function collectEntries(ctx: ServiceContext, requester: User, uris: readonly str
       for (const child of ctx.drive.children(ownerId, at) ?? []) {
         const childAt = [...at, child.name];
         if (child.kind === 'folder') walk(childAt);
-        else entries.push(entryOf(childAt, child.size, child.updatedAt, parentPrefix + childAt.slice(base).join('/')));
+        else add(childAt, child.size, child.updatedAt, parentPrefix + childAt.slice(base).join('/'));
       }
     };
     walk(segments);

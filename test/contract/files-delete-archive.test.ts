@@ -4,7 +4,7 @@
  * `POST /file/url` with `archive: true` with the ZIP its signed URL streams (F§12.3).
  * Whole bodies, every error path.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -411,6 +411,27 @@ describe('GET /file/archive — listing the fixture archives (fixtures/archives/
     expect((await list(sim, 'cloudreve://my/archives/secret-names.7z', '&password=wrong')).body).toEqual(unreadable);
   });
 
+  it('lists the ZIP the archive task made of a folder x: x/1.txt and x/2.txt, each entry exactly name, size, updated_at, is_directory (I56)', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    put(sim, ['x', '1.txt'], 'one');
+    put(sim, ['x', '2.txt'], 'second');
+    expect((await alice.archive(['cloudreve://my/x'], 'cloudreve://my/x.zip')).code).toBe(0);
+    await sim.clock.runUntilIdle();
+    const res = await alice.get(`/file/archive?uri=${q('cloudreve://my/x.zip')}`);
+    expect(res.body).toEqual({ code: 0, data: { files: [entry('x/1.txt', 3, T0), entry('x/2.txt', 6, T0)] }, msg: '' });
+    for (const f of res.body.data.files) expect(Object.keys(f)).toEqual(['name', 'size', 'updated_at', 'is_directory']);
+  });
+
+  it('lists the ZIP the archive task made of a top-level file as /<name> (I58)', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    expect((await alice.archive(['cloudreve://my/notes.txt'], 'cloudreve://my/out/notes.zip')).code).toBe(0);
+    await sim.clock.runUntilIdle();
+    const res = await alice.get(`/file/archive?uri=${q('cloudreve://my/out/notes.zip')}`);
+    expect(res.body).toEqual({ code: 0, data: { files: [entry('/notes.txt', 11, T0)] }, msg: '' });
+  });
+
   it('lists an archive the simulator made with top-level names starting with "/" (I58)', async () => {
     const sim = testSimulator();
     const alice = await as(sim, 'alice');
@@ -559,6 +580,18 @@ describe('POST /file/url with archive: true and the ZIP it serves (H54, H55)', (
     const root = await alice.post('/file/url', { uris: ['cloudreve://my'], archive: true });
     const w = new URL(root.body.data.urls[0].url);
     expect((await request(sim.app).get(w.pathname + w.search)).body).toEqual({ code: 403, msg: 'Failed to create archive', correlation_id: cid });
+  });
+
+  it('skips a file whose bytes are gone, as the server skips unreadable files', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    const made = await alice.post('/file/url', { uris: ['cloudreve://my/notes.txt', 'cloudreve://my/docs'], archive: true });
+    rmSync(sim.drive.diskPath(ALICE, ['docs', 'a.txt']));
+    const zip = await fetchBytes(sim, made.body.data.urls[0].url);
+    expect(zip.status).toBe(200);
+    const file = path.join(sim.drive.makeTempDir('zip'), 'archive.zip');
+    writeFileSync(file, zip.body as Buffer);
+    expect((await readZip(file)).map((e) => e.name)).toEqual(['/notes.txt', 'docs/guide/advanced/tips.txt', 'docs/guide/intro.txt', 'docs/sub/b.txt']);
   });
 
   it('checks the signature: tampered → 40071, missing → 403, another session’s path → 40071', async () => {
