@@ -1,10 +1,11 @@
 /**
  * The official Cloudreve web UI against the simulator, in Debian's chromium (playwright-core):
  * sign in, browse, create an archive, extract a GB18030 zip, start a multi-file download and
- * deselect a file, watch the tasks finish on the virtual clock, and check the dashboard.
+ * deselect a file, watch the tasks finish on the virtual clock, check the dashboard, then
+ * make a folder, upload a zip into it, extract it, download a file and delete the zip.
  * Screenshots of every step go to test-artifacts/ui/ (or CLOUDREVE_SIM_SCREENSHOTS).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -19,6 +20,10 @@ if (skip) console.warn(`Browser test skipped: ${skip}`);
 
 /** A torrent nobody declared: three synthesized files, named by faker from the seed. */
 const MAGNET = 'magnet:?xt=urn:btih:d1d2d3d4d5d6d7d8d9d0d1d2d3d4d5d6d7d8d9d0&dn=Holiday';
+
+/** The zip uploaded through the upload dialog: the fixture with UTF-8 names. */
+const ZIP = readFileSync(fileURLToPath(new URL('../../fixtures/archives/utf8.zip', import.meta.url)));
+const ADMIN = 1;
 
 const SHOTS = process.env.CLOUDREVE_SIM_SCREENSHOTS ?? fileURLToPath(new URL('../../test-artifacts/ui', import.meta.url));
 
@@ -155,8 +160,7 @@ describe.skipIf(skip !== undefined)('the official web UI against the simulator',
     await shot('files');
     const names = await page.locator('body').innerText();
     expect(names).not.toMatch(/\.txt/); // the deselected text file was not stored
-    const admin = 1;
-    expect(sim.drive.children(admin, ['archives', 'Holiday'])!.map((n) => n.name)).toEqual(['extras', expect.stringMatching(/\.mkv$/)]);
+    expect(sim.drive.children(ADMIN, ['archives', 'Holiday'])!.map((n) => n.name)).toEqual(['extras', expect.stringMatching(/\.mkv$/)]);
   }, 60_000);
 
   it('loads the dashboard, which shows the same tasks', async () => {
@@ -174,6 +178,81 @@ describe.skipIf(skip !== undefined)('the official web UI against the simulator',
     for (const t of tasks.tasks) expect(text).toContain(t.id);
     expect(text.match(/completed/g)?.length).toBe(3);
     await shot('dashboard');
+  }, 60_000);
+
+  it('creates a folder and uploads a zip into it through the upload dialog', async () => {
+    await page.goto(`${url}/home`);
+    await page.getByText('hello.txt').first().waitFor();
+    await page.getByRole('button', { name: 'New' }).click();
+    await page.getByRole('menuitem', { name: 'New folder' }).click();
+    await page.getByRole('dialog').locator('input').first().fill('uploads');
+    const created = page.waitForResponse((r) => r.url().endsWith('/api/v4/file/create'));
+    await page.getByRole('dialog').getByRole('button', { name: 'OK' }).click();
+    expect(await (await created).json()).toMatchObject({ code: 0, data: { type: 1, name: 'uploads', path: 'cloudreve://my/uploads' } });
+    await page.getByText('uploads').first().dblclick();
+    await page.waitForURL((u) => u.searchParams.get('path') === 'cloudreve://my/uploads');
+
+    await page.getByRole('button', { name: 'New' }).click();
+    const chooser = page.waitForEvent('filechooser');
+    const session = page.waitForResponse((r) => r.url().endsWith('/api/v4/file/upload') && r.request().method() === 'PUT');
+    const chunk = page.waitForResponse((r) => /\/api\/v4\/file\/upload\/[0-9a-f-]{36}\/0$/.test(r.url()));
+    await page.getByRole('menuitem', { name: 'Upload files' }).click();
+    await (await chooser).setFiles({ name: 'bundle.zip', mimeType: 'application/zip', buffer: ZIP });
+    const opened = await (await session).json();
+    expect(opened).toMatchObject({ code: 0, data: { uri: 'cloudreve://my/uploads/bundle.zip', chunk_size: 26214400, storage_policy: { type: 'local' } } });
+    expect(await (await chunk).json()).toEqual({ code: 0, msg: '' });
+    await page.getByText('Uploaded').first().waitFor();
+    await shot('uploaded');
+    await page.keyboard.press('Escape');
+    expect(readFileSync(sim.drive.diskPath(ADMIN, ['uploads', 'bundle.zip'])).equals(ZIP)).toBe(true);
+    expect(sim.drive.metadataOf(sim.drive.stat(ADMIN, ['uploads', 'bundle.zip'])!)).toEqual({});
+  }, 60_000);
+
+  it('extracts the uploaded zip from the context menu into its folder', async () => {
+    await page.getByText('bundle.zip').first().click({ button: 'right' });
+    await page.getByRole('menuitem', { name: 'Extract archive' }).click();
+    const created = page.waitForResponse((r) => r.url().endsWith('/api/v4/workflow/extract'));
+    await page.getByRole('dialog').getByRole('button', { name: 'OK' }).click();
+    const res = await created;
+    expect(JSON.parse(res.request().postData() ?? '{}')).toEqual({ src: ['cloudreve://my/uploads/bundle.zip'], dst: 'cloudreve://my/uploads' });
+    expect(await res.json()).toMatchObject({ code: 0, data: { type: 'extract_archive', status: 'queued' } });
+    const idle = await fetch(`${url}/__sim/clock/run-until-idle`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(idle.status).toBe(200);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByText('Ünïcødé.txt').first().waitFor();
+    await shot('uploaded-extracted');
+    expect(sim.drive.children(ADMIN, ['uploads'])!.map((n) => n.name).sort()).toEqual(['bundle.zip', 'docs', 'empty', 'Ünïcødé.txt', '中文'].sort());
+  }, 60_000);
+
+  it('downloads an extracted file from the context menu: the same bytes, under its own name', async () => {
+    await page.getByText('Ünïcødé.txt').first().click({ button: 'right' });
+    const download = page.waitForEvent('download');
+    const signed = page.waitForResponse((r) => r.url().endsWith('/api/v4/file/url'));
+    await page.getByRole('menuitem', { name: 'Download', exact: true }).click();
+    expect(JSON.parse((await signed).request().postData() ?? '{}')).toEqual({ uris: ['cloudreve://my/uploads/%C3%9Cn%C3%AFc%C3%B8d%C3%A9.txt'], download: true });
+    const file = await download;
+    expect(file.suggestedFilename()).toBe('Ünïcødé.txt');
+    const got = readFileSync((await file.path())!);
+    expect(got.equals(readFileSync(sim.drive.diskPath(ADMIN, ['uploads', 'Ünïcødé.txt'])))).toBe(true);
+    expect(got.toString()).toBe('Ünïcødé content\n');
+  }, 60_000);
+
+  it('deletes the zip to the trash, telling how long the trash keeps it; the trash page lists it', async () => {
+    await page.getByText('bundle.zip').first().click({ button: 'right' });
+    await page.getByRole('menuitem', { name: 'Delete', exact: true }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByText('7 days').waitFor(); // the Admin group's trash_retention (604800 s)
+    await shot('delete-dialog');
+    const deleted = page.waitForResponse((r) => r.url().endsWith('/api/v4/file') && r.request().method() === 'DELETE');
+    await dialog.getByRole('button', { name: 'OK' }).click();
+    const res = await deleted;
+    expect(JSON.parse(res.request().postData() ?? '{}')).toEqual({ uris: ['cloudreve://my/uploads/bundle.zip'], unlink: false, skip_soft_delete: false });
+    expect(await res.json()).toEqual({ code: 0, msg: '' });
+    await expect.poll(async () => page.getByText('bundle.zip').count()).toBe(0);
+    await page.getByText('Trash', { exact: true }).first().click();
+    await page.getByText('bundle.zip').first().waitFor();
+    await shot('trash');
+    expect(sim.drive.trashItems(ADMIN).map((i) => i.node.name)).toEqual(['bundle.zip']);
   }, 60_000);
 
   it('logged no console errors from the app but the upstream "Invalid cloudreve uri" and the avatar 404s', () => {
