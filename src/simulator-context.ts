@@ -21,7 +21,7 @@ import { loadCatalogue } from './remote/catalogue.js';
 import { createDownloader, type Job } from './remote/downloader.js';
 import { loadPolicies } from './storage/policies.js';
 import { WORKFLOWS } from './workflows/index.js';
-import type { WorkflowServices } from './workflows/services.js';
+import type { MasterNodeState, WorkflowServices } from './workflows/services.js';
 
 /** Versions are compared as numbers: below 4.18.0 the simulator behaves like 4.0.0 (spec §17). */
 export function isLegacyVersion(version: string): boolean {
@@ -40,6 +40,10 @@ export interface WorldSnapshot {
   revokedSessions: string[];
   /** The simulated downloader's jobs (absent in older snapshots). */
   downloads?: Job[];
+  /** The master node's settings (`/admin/node/1`; absent in older snapshots). */
+  node?: MasterNodeState;
+  /** Site settings written through `PATCH /admin/settings` (absent in older snapshots). */
+  settings?: Record<string, string>;
 }
 
 /** What a world adds to a service context: its clock (kept across resets) and engine hooks. */
@@ -78,7 +82,9 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
   }
   const services: WorkflowServices = { drive, accounts, ids, legacy, downloader: createDownloader({ catalogue: loadCatalogue(options.fixtures), seed: options.seed ?? '' }),
     fetchAllow: options.fetchAllow,
-    node: { settings: options.waitForSeeding ? { wait_for_seeding: true } : {}, createdAt: clock.now(), updatedAt: clock.now() },
+    node: extras.restore?.node
+      ? structuredClone(extras.restore.node)
+      : { settings: options.waitForSeeding ? { wait_for_seeding: true } : {}, createdAt: clock.now(), updatedAt: clock.now() },
     policies,
   };
   const engine = createEngine({
@@ -128,7 +134,7 @@ export function createServiceContext(options: ResolvedOptions, dataDir: string, 
     locks: createPathLocks(() => clock.now()),
     archiveSessions: new Map(),
     node: services.node,
-    settings: new Map(),
+    settings: new Map(Object.entries(extras.restore?.settings ?? {})),
   };
 }
 

@@ -4,7 +4,7 @@
  * events. The simulator has a default world and creates a named one (a namespace) for each
  * `X-Sim-Namespace` it sees, so parallel tests never see each other.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import type { Logger } from 'pino';
@@ -135,11 +135,15 @@ export function createWorld(o: WorldOptions): World {
         tasks: ctx.engine.exportTasks(),
         revokedSessions: [...ctx.revokedSessions],
         downloads: ctx.downloader.exportJobs(),
+        node: structuredClone(ctx.node),
+        settings: Object.fromEntries(ctx.settings),
       };
       const stateFile = path.join(o.dataDir, SNAPSHOT_STATE);
       writeFileSync(stateFile, JSON.stringify(state));
       try {
-        await tar.create({ file: target, cwd: o.dataDir, portable: true }, [SNAPSHOT_STATE, 'drives']);
+        // The drive folders, and the trash's bytes when anything was ever deleted to it.
+        const parts = [SNAPSHOT_STATE, 'drives', ...(existsSync(path.join(o.dataDir, 'trash')) ? ['trash'] : [])];
+        await tar.create({ file: target, cwd: o.dataDir, portable: true }, parts);
       } finally {
         rmSync(stateFile, { force: true });
       }
@@ -168,8 +172,9 @@ export function createWorld(o: WorldOptions): World {
       if (!state || state.format !== SNAPSHOT_FORMAT) throw new SnapshotError(`${source} is not a simulator snapshot.`);
       stop();
       mkdirSync(o.dataDir, { recursive: true });
-      // tar refuses absolute and '..' paths by default; only the drives and the state come out.
-      await tar.extract({ file: source, cwd: o.dataDir, strict: true, filter: (p) => p === SNAPSHOT_STATE || p === 'drives' || p.startsWith('drives/') });
+      // tar refuses absolute and '..' paths by default; only the drives, the trash and the state come out.
+      const kept = (p: string) => p === SNAPSHOT_STATE || ['drives', 'trash'].some((top) => p === top || p.startsWith(`${top}/`));
+      await tar.extract({ file: source, cwd: o.dataDir, strict: true, filter: kept });
       rmSync(path.join(o.dataDir, SNAPSHOT_STATE), { force: true });
       clock.reset(state.clockMs);
       journal.clear();

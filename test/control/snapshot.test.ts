@@ -87,6 +87,37 @@ describe('snapshot and restore', () => {
     expect(sim.namespace('copy').drive.stat(ALICE, ['n.zip'])?.kind).toBe('file');
   });
 
+  it('keeps the trash with its bytes, the node settings and the site settings', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    const admin = await as(sim, 'admin');
+    expect((await alice.delete('/file').send({ uris: ['cloudreve://my/docs'] })).body).toEqual({ code: 0, msg: '' });
+    const { access } = await signIn(sim, 'admin');
+    const node = await request(sim.app).put('/api/v4/admin/node/1').set('Authorization', `Bearer ${access}`).send({ node: { settings: { interval: 9, url_validation: { disabled: true } } } });
+    expect(node.body.code).toBe(0);
+    expect((await admin.patch('/admin/settings', { settings: { siteURL: 'https://drive.example.test' } })).body.code).toBe(0);
+    const trashBefore = (await alice.get('/file?uri=cloudreve://trash')).body.data.files;
+    const used = sim.drive.used(ALICE);
+    const file = path.join(tempDir(), 'trash.tar');
+    await sim.snapshot(file);
+
+    sim.reset();
+    expect(sim.drive.trashItems(ALICE)).toEqual([]);
+    expect((await admin.post('/admin/settings', { keys: ['siteURL'] })).body.data).toEqual({ siteURL: '' });
+    await sim.restore(file);
+
+    const again = await as(sim, 'alice');
+    expect((await again.get('/file?uri=cloudreve://trash')).body.data.files).toEqual(trashBefore);
+    expect(sim.drive.used(ALICE)).toBe(used);
+    const adminAgain = await as(sim, 'admin');
+    expect((await adminAgain.get('/admin/node/1')).body.data.settings).toEqual({ interval: 9, url_validation: { disabled: true } });
+    expect((await adminAgain.post('/admin/settings', { keys: ['siteURL'] })).body.data).toEqual({ siteURL: 'https://drive.example.test' });
+    // The restored item's bytes came back: purging it frees them.
+    const purged = await again.delete('/file').send({ uris: [trashBefore[0].path], skip_soft_delete: true });
+    expect(purged.body).toEqual({ code: 0, msg: '' });
+    expect(sim.drive.used(ALICE)).toBeLessThan(used);
+  });
+
   it.each([
     ['a file that is not a tar', (f: string) => writeFileSync(f, 'not a tar at all')],
     ['a tar without the snapshot state', async (f: string) => {
