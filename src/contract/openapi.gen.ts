@@ -791,15 +791,16 @@ export interface paths {
          *     (spec W§10.2). Non-admin callers get `{"code":403,"msg":""}`.
          *     SIM: `settings.interval` (seconds) is the download poll interval of remote-download
          *     tasks when above 0, else the timing profile's `pollIntervalMs`;
-         *     `settings.wait_for_seeding` starts from the `waitForSeeding` option.
+         *     `settings.wait_for_seeding` starts from the `waitForSeeding` option;
+         *     `settings.url_validation` tunes the Δ4.18 URL check (see UrlValidation).
          */
         get: operations["getAdminNode"];
         /**
          * Change a node (admin)
          * @description INFERRED: the body is `{node}` as the web UI sends it (the whole node object). The
          *     simulator applies only `settings` (replaced whole, as the UI always sends every
-         *     setting; an absent or zero `interval`, or an absent `wait_for_seeding`, clears it)
-         *     and ignores the rest (the master's name, type and status do not change).
+         *     setting; an absent or empty value, such as a zero `interval`, clears it; unknown keys
+         *     are dropped) and ignores the rest (the master's name, type and status do not change).
          *     The answer is the node afterwards. Unknown id → 404 "Node not found" (INFERRED).
          *     Settings take effect at the next poll of every running download.
          */
@@ -990,8 +991,17 @@ export interface components {
             data: components["schemas"]["Progress"];
             msg: components["schemas"]["SuccessMsg"];
         };
-        /** @description INFERRED. The download settings of a node; empty values are omitted. */
+        /**
+         * @description INFERRED (from the official web UI's node editor). The download settings of a node, keys
+         *     in this order; empty values are omitted. SIM: `interval`, `wait_for_seeding` and
+         *     `url_validation` drive the simulated downloader; `provider` and the downloader
+         *     connections are kept and shown only (the downloader is simulated, never contacted).
+         */
         NodeSettings: {
+            /** @enum {string} */
+            provider?: "aria2" | "qbittorrent";
+            aria2?: components["schemas"]["DownloaderConnection"];
+            qbittorrent?: components["schemas"]["DownloaderConnection"];
             /** @description Seconds between two polls of a running download. */
             interval?: number;
             /**
@@ -999,6 +1009,33 @@ export interface components {
              * @constant
              */
             wait_for_seeding?: true;
+            url_validation?: components["schemas"]["UrlValidation"];
+        };
+        /** @description INFERRED. How a node reaches its downloader (aria2 RPC, qBittorrent Web UI); empty values omitted. */
+        DownloaderConnection: {
+            server?: string;
+            /** @description aria2 only. */
+            token?: string;
+            /** @description qBittorrent only. */
+            user?: string;
+            /** @description qBittorrent only. */
+            password?: string;
+            temp_path?: string;
+            /** @description Options passed to the downloader with each job (JSON object). */
+            options?: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @description INFERRED. Δ4.18's SSRF check of download URLs on this node: `disabled` turns it off;
+         *     `allowed_hosts` (host names, any case) and `allowed_cidrs` (networks) are let through
+         *     although they are internal. An entry of `allowed_cidrs` that is not a network is ignored.
+         */
+        UrlValidation: {
+            /** @constant */
+            disabled?: true;
+            allowed_hosts?: string[];
+            allowed_cidrs?: string[];
         };
         /** @description INFERRED. The admin view of a node, keys in this order. */
         AdminNode: {
@@ -1024,10 +1061,31 @@ export interface components {
         UpdateAdminNodeRequest: {
             node: {
                 name?: string;
+                /** @description Unknown keys are ignored. */
                 settings?: {
+                    /** @enum {string} */
+                    provider?: "aria2" | "qbittorrent" | "";
+                    aria2?: components["schemas"]["DownloaderConnectionInput"];
+                    qbittorrent?: components["schemas"]["DownloaderConnectionInput"];
                     interval?: number;
                     wait_for_seeding?: boolean;
+                    url_validation?: {
+                        disabled?: boolean;
+                        allowed_hosts?: string[];
+                        allowed_cidrs?: string[];
+                    };
                 };
+            };
+        };
+        /** @description A downloader connection as the web UI sends it; unknown keys are ignored. */
+        DownloaderConnectionInput: {
+            server?: string;
+            token?: string;
+            user?: string;
+            password?: string;
+            temp_path?: string;
+            options?: {
+                [key: string]: unknown;
             };
         };
         AdminSettingsKeysRequest: {

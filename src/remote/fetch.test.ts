@@ -34,6 +34,27 @@ describe('internalTarget (the 4.18 SSRF rule)', () => {
   );
 });
 
+describe('internalTarget with what a node lets through (url_validation)', () => {
+  it('lets listed host names through, in any case, and nothing else', () => {
+    const allow = { hosts: ['Intranet.localhost', ' 10.1.2.3 '] };
+    expect(internalTarget('http://intranet.LOCALHOST/a', allow)).toBeUndefined();
+    expect(internalTarget('http://10.1.2.3/a', allow)).toBeUndefined();
+    expect(internalTarget('http://other.localhost/a', allow)).toBe('host "other.localhost" is an internal address');
+    expect(internalTarget('http://10.1.2.4/a', allow)).toBe('host "10.1.2.4" is an internal address');
+  });
+
+  it('lets addresses of listed networks through, IPv4-mapped ones included; entries that are no network are ignored', () => {
+    const allow = { cidrs: ['10.0.0.0/8', 'fd00::/8', 'nonsense', '192.168.0.0/33', '127.0.0.1', '172.16.0.0/12/1'] };
+    expect(internalTarget('http://10.200.0.1/', allow)).toBeUndefined();
+    expect(internalTarget('http://[::ffff:10.0.0.1]/', allow)).toBeUndefined();
+    expect(internalTarget('http://[fd12::1]/', allow)).toBeUndefined();
+    expect(internalTarget('http://192.168.1.1/', allow)).toBe('host "192.168.1.1" is an internal address');
+    expect(internalTarget('http://127.0.0.1/', allow)).toBe('host "127.0.0.1" is an internal address');
+    expect(internalTarget('http://172.16.0.1/', allow)).toBe('host "172.16.0.1" is an internal address');
+    expect(internalTarget('http://localhost/', allow)).toBe('host "localhost" is an internal address');
+  });
+});
+
 describe('fetchAllowed', () => {
   it('allows http(s) on loopback by default, nothing else', () => {
     expect(fetchAllowed('http://127.0.0.1:9/a', DEFAULT_FETCH_ALLOW)).toBe(true);

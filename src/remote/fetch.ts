@@ -56,23 +56,45 @@ const INTERNAL = (() => {
   return list;
 })();
 
+/** What a node lets through its URL check although it looks internal (`url_validation`). */
+export interface InternalAllowance {
+  /** Host names, any case. */
+  hosts?: readonly string[];
+  /** Networks as `address/bits`; an entry that is not one is ignored. */
+  cidrs?: readonly string[];
+}
+
+/** A block list of the networks of `cidrs` that parse. */
+function networks(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [net, bits, extra] = cidr.trim().split('/');
+    const family = isIP(net ?? '');
+    const prefix = Number(bits);
+    if (extra !== undefined || family === 0 || !/^\d+$/.test(bits ?? '') || prefix > (family === 4 ? 32 : 128)) continue;
+    list.addSubnet(net!, prefix, family === 4 ? 'ipv4' : 'ipv6');
+  }
+  return list;
+}
+
 /**
  * Δ4.18's SSRF rule for download URLs: the reason a URL is refused, or undefined. Refused are
  * `localhost` names and literal addresses of the server's own networks (IPv4-mapped IPv6
- * included). Host names are not resolved: the simulator never looks them up.
+ * included), unless `allow` lets the host name or its network through. Host names are not
+ * resolved: the simulator never looks them up.
  */
-export function internalTarget(url: string): string | undefined {
+export function internalTarget(url: string, allow: InternalAllowance = {}): string | undefined {
   const host = httpHost(url)?.toLowerCase();
   if (host === undefined) return undefined;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(host)?.[1] ?? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host)?.slice(1);
-  const v4 = typeof mapped === 'string' ? mapped : mapped ? hexPairToV4(mapped[0]!, mapped[1]!) : undefined;
-  const internal =
-    host === 'localhost' ||
-    host.endsWith('.localhost') ||
-    (v4 !== undefined && INTERNAL.check(v4, 'ipv4')) ||
-    (isIP(host) === 4 && INTERNAL.check(host, 'ipv4')) ||
-    (isIP(host) === 6 && INTERNAL.check(host, 'ipv6'));
-  return internal ? `host ${JSON.stringify(host)} is an internal address` : undefined;
+  const v4 = typeof mapped === 'string' ? mapped : mapped ? hexPairToV4(mapped[0]!, mapped[1]!) : isIP(host) === 4 ? host : undefined;
+  const v6 = v4 === undefined && isIP(host) === 6 ? host : undefined;
+  const inside = (list: BlockList) => (v4 !== undefined && list.check(v4, 'ipv4')) || (v6 !== undefined && list.check(v6, 'ipv6'));
+  const internal = host === 'localhost' || host.endsWith('.localhost') || inside(INTERNAL);
+  if (!internal) return undefined;
+  if (allow.hosts?.some((h) => h.trim().toLowerCase() === host)) return undefined;
+  if (allow.cidrs?.length && inside(networks(allow.cidrs))) return undefined;
+  return `host ${JSON.stringify(host)} is an internal address`;
 }
 
 const hexPairToV4 = (hi: string, lo: string): string => {

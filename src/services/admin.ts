@@ -4,6 +4,8 @@
  * and site settings by key (`/admin/settings`). Shapes are inferred from the official web UI.
  */
 import type { RequestBody, Schemas } from '../contract/index.js';
+
+type DownloaderConnectionInput = Schemas['DownloaderConnectionInput'];
 import { ApiError, Code } from '../errors.js';
 import { formatTime } from '../util/time.js';
 import type { NodeDownloadSettings } from '../workflows/services.js';
@@ -16,7 +18,6 @@ const nodeNotFound = () => new ApiError(Code.NotFound, 'Node not found');
 export function adminNode(ctx: ServiceContext, id: number): Schemas['AdminNode'] {
   if (id !== MASTER_NODE_ID) throw nodeNotFound();
   const time = (ms: number) => formatTime(ms, ctx.site.utcOffsetMinutes);
-  const { interval, wait_for_seeding } = ctx.node.settings;
   return {
     id: MASTER_NODE.id,
     created_at: time(ctx.node.createdAt),
@@ -25,19 +26,41 @@ export function adminNode(ctx: ServiceContext, id: number): Schemas['AdminNode']
     name: MASTER_NODE.name,
     type: MASTER_NODE.type,
     weight: 1,
-    settings: { ...(interval ? { interval } : {}), ...(wait_for_seeding ? { wait_for_seeding: true as const } : {}) },
+    settings: structuredClone(ctx.node.settings),
     edges: {},
   };
 }
 
-/** PUT /admin/node/{id}: replaces the node's download settings; running downloads use them at their next poll. */
+/** A copy of an object with its empty members (`""`, 0, false, `[]`, `{}`, null) left out, as Go's `omitempty` writes it. */
+function withoutEmpty<T extends object>(value: T): Partial<T> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const kept = v !== null && typeof v === 'object' && !Array.isArray(v) && k !== 'options' ? withoutEmpty(v) : v;
+    const empty =
+      kept === undefined || kept === null || kept === '' || kept === 0 || kept === false || (Array.isArray(kept) && kept.length === 0) || (typeof kept === 'object' && Object.keys(kept).length === 0);
+    if (!empty) out[k] = kept;
+  }
+  return out as Partial<T>;
+}
+
+/**
+ * PUT /admin/node/{id}: replaces the node's download settings (the UI sends them whole);
+ * running downloads use them at their next poll. Empty values are dropped.
+ */
 export function updateAdminNode(ctx: ServiceContext, id: number, body: RequestBody<'updateAdminNode'>): Schemas['AdminNode'] {
   if (id !== MASTER_NODE_ID) throw nodeNotFound();
   const given = body.node.settings ?? {};
-  const settings: NodeDownloadSettings = {};
-  if (given.interval) settings.interval = given.interval;
-  if (given.wait_for_seeding) settings.wait_for_seeding = true;
-  ctx.node.settings = settings;
+  const connection = (c: DownloaderConnectionInput | undefined) =>
+    c && { server: c.server, token: c.token, user: c.user, password: c.password, temp_path: c.temp_path, options: c.options && structuredClone(c.options) };
+  const check = given.url_validation;
+  ctx.node.settings = withoutEmpty({
+    provider: given.provider || undefined,
+    aria2: connection(given.aria2),
+    qbittorrent: connection(given.qbittorrent),
+    interval: given.interval,
+    wait_for_seeding: given.wait_for_seeding,
+    url_validation: check && { disabled: check.disabled, allowed_hosts: check.allowed_hosts && [...check.allowed_hosts], allowed_cidrs: check.allowed_cidrs && [...check.allowed_cidrs] },
+  }) as NodeDownloadSettings;
   ctx.node.updatedAt = ctx.clock.now();
   return adminNode(ctx, id);
 }

@@ -199,8 +199,10 @@ export const remoteDownload: WorkflowDefinition<WorkflowServices> = {
       }
       const url = task.props.src_str as string;
       const allowed = fetchAllowed(url, services.fetchAllow);
-      // Δ4.18: the SSRF policy refuses the server's own networks (hosts listed in fetchAllow are trusted).
-      const internal = services.legacy || allowed ? undefined : internalTarget(url);
+      // Δ4.18: the SSRF policy refuses the server's own networks (hosts listed in fetchAllow are
+      // trusted); the node's `url_validation` can turn it off or let hosts and networks through.
+      const check = services.node.settings.url_validation;
+      const internal = services.legacy || allowed || check?.disabled ? undefined : internalTarget(url, { hosts: check?.allowed_hosts, cidrs: check?.allowed_cidrs });
       if (internal) throw TaskError.critical(`url rejected: ${internal}`);
       if (!allowed) {
         await start({ url });

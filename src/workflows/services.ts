@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Accounts, User } from '../accounts/accounts.js';
+import type { Schemas } from '../contract/index.js';
 import { removeTempDir, type Drive } from '../drive/drive.js';
 import type { Task } from '../engine/task.js';
 import type { Downloader } from '../remote/downloader.js';
@@ -27,13 +28,8 @@ export interface WorkflowServices {
   node: MasterNodeState;
 }
 
-/** The download settings of a node (spec W§10.2); absent values are the server's zero values. */
-export interface NodeDownloadSettings {
-  /** Seconds between two polls of a running download; absent or 0: the timing profile's interval. */
-  interval?: number;
-  /** A finished torrent's task stays in `seeding` until it stops seeding. */
-  wait_for_seeding?: boolean;
-}
+/** The download settings of a node (spec W§10.2), as the contract types them; absent values are the server's zero values. */
+export type NodeDownloadSettings = Schemas['NodeSettings'];
 
 /** The master node as the admin endpoints see it: its settings and when they last changed. */
 export interface MasterNodeState {

@@ -57,11 +57,35 @@ describe('GET/PUT /admin/node/{id}', () => {
     await sim.clock.advance(60_000);
     const node = { id: 1, name: 'Master', type: 'master', status: 'active', weight: 1, settings: { provider: 'aria2', aria2: {}, interval: 7, wait_for_seeding: true }, edges: {} };
     const res = await put(sim, 'admin', '/admin/node/1', { node });
-    expect(res.text).toBe(masterNode({ interval: 7, wait_for_seeding: true }, '2025-05-20T04:01:00Z'));
+    expect(res.text).toBe(masterNode({ provider: 'aria2', interval: 7, wait_for_seeding: true }, '2025-05-20T04:01:00Z'));
     expect((await admin.get('/admin/node/1')).text).toBe(res.text);
     // Settings are replaced whole: leaving them out clears them (0 reads as unset).
     const cleared = await put(sim, 'admin', '/admin/node/1', { node: { settings: { interval: 0 } } });
     expect(cleared.text).toBe(masterNode({}, '2025-05-20T04:01:00Z'));
+  });
+
+  it('keeps the downloader connections and the URL check as the web UI sends them, empty values and unknown keys dropped', async () => {
+    const sim = testSimulator();
+    const settings = {
+      provider: 'qbittorrent',
+      aria2: { server: 'http://127.0.0.1:6800/jsonrpc', token: 'secret', temp_path: '', options: { 'max-connection-per-server': 4 } },
+      qbittorrent: { server: 'http://127.0.0.1:8080', user: 'admin', password: 'adminadmin', temp_path: '/tmp/qb', options: {}, extra: 'x' },
+      interval: 5,
+      url_validation: { disabled: false, allowed_hosts: ['nas.localhost'], allowed_cidrs: [] },
+      unknown_setting: 1,
+    };
+    const res = await put(sim, 'admin', '/admin/node/1', { node: { settings } });
+    const kept = {
+      provider: 'qbittorrent',
+      aria2: { server: 'http://127.0.0.1:6800/jsonrpc', token: 'secret', options: { 'max-connection-per-server': 4 } },
+      qbittorrent: { server: 'http://127.0.0.1:8080', user: 'admin', password: 'adminadmin', temp_path: '/tmp/qb' },
+      interval: 5,
+      url_validation: { allowed_hosts: ['nas.localhost'] },
+    };
+    expect(res.text).toBe(masterNode(kept));
+    const admin = await as(sim, 'admin');
+    expect((await admin.get('/admin/node/1')).text).toBe(masterNode(kept));
+    expect((await put(sim, 'admin', '/admin/node/1', { node: { settings: { provider: 'transmission' } } })).body).toEqual({ code: 40001, msg: 'Invalid parameters.' });
   });
 
   it('answers 404 for a node the simulator does not have, and a binding error for a bad body', async () => {
@@ -123,6 +147,26 @@ async function pollGaps(sim: Simulator): Promise<number[]> {
 }
 
 describe('node settings drive the simulated downloader', () => {
+  it('url_validation: internal URLs are refused by default, and let through when listed or when the check is off', async () => {
+    const sim = testSimulator();
+    const alice = await as(sim, 'alice');
+    const outcome = async (url: string) => {
+      const id = (await alice.post('/workflow/download', { src: [url], dst: DL })).body.data[0].id as string;
+      await sim.clock.runUntilIdle();
+      const t = await alice.task(id, 'downloaded');
+      return t.status === 'error' ? (t.error as string) : (t.status as string);
+    };
+    const rejected = (host: string) => `url rejected: host "${host}" is an internal address (non-retryable error)`;
+    expect(await outcome('http://10.1.2.3/a.bin')).toBe(rejected('10.1.2.3'));
+    expect(await outcome('http://nas.localhost/b.bin')).toBe(rejected('nas.localhost'));
+    await put(sim, 'admin', '/admin/node/1', { node: { settings: { url_validation: { allowed_hosts: ['NAS.localhost'], allowed_cidrs: ['10.0.0.0/8'] } } } });
+    expect(await outcome('http://10.1.2.3/c.bin')).toBe('completed');
+    expect(await outcome('http://nas.localhost/d.bin')).toBe('completed');
+    expect(await outcome('http://192.168.1.1/e.bin')).toBe(rejected('192.168.1.1'));
+    await put(sim, 'admin', '/admin/node/1', { node: { settings: { url_validation: { disabled: true } } } });
+    expect(await outcome('http://192.168.1.1/f.bin')).toBe('completed');
+  });
+
   it('re-polls after the timing profile interval by default, and after `interval` seconds once set', async () => {
     // Each cycle is the wait plus the 2 s pick-up of the realistic profile.
     const byDefault = await pollGaps(testSimulator());
