@@ -25,6 +25,7 @@ import type { Policies } from './storage/policies.js';
 import type { Clock } from './engine/clock.js';
 import { createHttpApp, streamsBody } from './http/app.js';
 import { corsMiddleware, webRouter } from './http/web.js';
+import { isLegacyVersion } from './simulator-context.js';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.js';
 import { tokenDto } from './services/session.js';
 import type { IdCodec } from './util/ids.js';
@@ -218,6 +219,7 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
   const mounts: Array<[string, RequestHandler]> = control ? [['/__sim', control], ['/api/__sim', control]] : [];
   const app = createHttpApp(contract, {
     edition: options.edition,
+    legacy: isLegacyVersion(options.version),
     before,
     mounts,
     strict: options.strict,

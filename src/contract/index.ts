@@ -47,6 +47,8 @@ export interface OpenApiOperation {
   security?: unknown[];
   'x-cr-guards'?: string[];
   'x-cr-edition'?: 'pro';
+  /** The first server version with this operation (older simulated versions answer the plain 404). */
+  'x-cr-since'?: '4.18.0';
   [key: string]: unknown;
 }
 

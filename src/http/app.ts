@@ -44,6 +44,8 @@ declare global {
 export interface HttpOptions {
   /** Which operations exist (`x-cr-edition: pro` ones only on pro). */
   edition: Edition;
+  /** The simulated version is below 4.18.0: operations marked `x-cr-since: 4.18.0` do not exist. */
+  legacy?: boolean;
   /** Run for every request under /api/v4 before routing; one of them must set `res.locals.ctx`. */
   before: RequestHandler[];
   /** Routers mounted beside the API (the control plane). */
@@ -120,6 +122,7 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
       const op = item[method] as OpenApiOperation | undefined;
       if (!op) continue;
       if (op['x-cr-edition'] === 'pro' && options.edition !== 'pro') continue;
+      if (op['x-cr-since'] && options.legacy) continue;
       const handler = handlers[op.operationId as OperationId] as Handler<OperationId> | undefined;
       if (!handler) throw new Error(`No handler for contract operation ${op.operationId}.`);
       const binding = bindingOf(doc, op);

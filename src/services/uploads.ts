@@ -102,13 +102,17 @@ const capacityOf = (ctx: ServiceContext, userId: number): { total: number; used:
 
 const sessionGone = () => new ApiError(Code.UploadSessionExpired, '');
 
-/** Name rules for every segment still to be made, then the policy's rules for the file. */
+/**
+ * Name rules for every segment still to be made, then the policy's rules for the file; a
+ * refused name is 40052, or a plain error (-1) in 4.0.0 mode (spec F§16).
+ */
 function checkNewFile(ctx: ServiceContext, ownerId: number, segments: readonly string[], policy: Policy, size: number): void {
+  const invalidName = () => (ctx.site.legacy ? new ApiError(Code.Unset, '') : new ApiError(Code.IllegalObjectName, FileMessages.invalidName));
   for (let i = 0; i < segments.length; i++) {
-    if (!ctx.drive.stat(ownerId, segments.slice(0, i + 1)) && !isLegalName(segments[i]!)) throw new ApiError(Code.IllegalObjectName, FileMessages.invalidName);
+    if (!ctx.drive.stat(ownerId, segments.slice(0, i + 1)) && !isLegalName(segments[i]!)) throw invalidName();
   }
   const refusal = policyRefuses(policy, segments[segments.length - 1]!, size);
-  if (refusal === 'name_refused') throw new ApiError(Code.IllegalObjectName, FileMessages.invalidName);
+  if (refusal === 'name_refused') throw invalidName();
   if (refusal === 'too_large') throw new ApiError(Code.FileTooLarge, UploadMessages.tooLarge);
 }
 
@@ -362,7 +366,9 @@ export async function uploadChunk(
   }
   if (ended()) throw sessionGone();
   session.received.add(index);
-  if (session.received.size < chunkCount(session)) return;
+  // 4.18 completes once every chunk has arrived; 4.0.0 on the highest index, whatever is missing (spec F§16).
+  const last = chunkCount(session) - 1;
+  if (ctx.site.legacy ? index !== last : session.received.size <= last) return;
   await complete(ctx, session);
 }
 

@@ -606,6 +606,36 @@ describe('writers at the same time, and hard cases', () => {
   });
 });
 
+describe('4.0.0 mode (version below 4.18.0, spec F§16)', () => {
+  it('answers a refused name with a plain error (-1), in upload sessions and content saves', async () => {
+    const sim = testSimulator({ version: '4.0.0', fixtures: smallChunkFixtures() });
+    const alice = await agent(sim, 'alice');
+    const plain = { code: -1, msg: '', correlation_id: cid };
+    expect((await alice.put('/file/upload', { uri: 'cloudreve://my/a|b', size: 1 })).body).toEqual(plain);
+    expect((await alice.put('/file/upload', { uri: 'cloudreve://my/setup.exe', size: 1 })).body).toEqual(plain);
+    expect((await alice.save('cloudreve://my/a:b.txt', 'x')).body).toEqual(plain);
+    expect(tmpEntries(sim)).toEqual([]);
+  });
+
+  it('completes an upload when the highest index arrives, whatever is still missing', async () => {
+    const sim = testSimulator({ version: '4.0.0', fixtures: smallChunkFixtures() });
+    const alice = await agent(sim, 'alice');
+    const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/early.bin', size: 12 })).body.data.session_id as string;
+    expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' });
+    expect((await alice.chunk(sid, 2, 'ld')).body).toEqual({ code: 0, msg: '' });
+    expect((await download(sim, alice, 'cloudreve://my/early.bin')).equals(Buffer.concat([Buffer.from('hello'), Buffer.alloc(5), Buffer.from('ld')]))).toBe(true);
+    expect((await alice.chunk(sid, 1, ', wor')).body).toEqual({ code: 40011, msg: '', correlation_id: cid });
+  });
+
+  it('has no archive listing route (the plain-text 404)', async () => {
+    const sim = testSimulator({ version: '4.0.0' });
+    const alice = await agent(sim, 'alice');
+    const res = await alice.get(`/file/archive?uri=${q('cloudreve://my/archives/utf8.zip')}`);
+    expect(res.status).toBe(404);
+    expect(res.text).toBe('404 page not found');
+  });
+});
+
 describe('large uploads', () => {
   it('takes a 300 MiB file in 25 MiB chunks with flat memory, then serves the same bytes', { timeout: 120_000 }, async () => {
     const sim = testSimulator();
