@@ -2,6 +2,8 @@
  * Shared test helpers: a strict, virtual-clock simulator with fixed secrets, sign-in, and
  * forged tokens for the token-error paths.
  */
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { SignJWT } from 'jose';
 import request from 'supertest';
 import { afterEach, expect } from 'vitest';
@@ -109,3 +111,23 @@ export async function as(sim: Simulator, who: AccountName) {
 
 /** ISO time of the simulator clock. */
 export const simTime = (sim: Simulator): string => new Date(sim.clock.now()).toISOString();
+
+/** GET of a URL the simulator made (path and query only, no credentials), the body read as bytes whatever its type. */
+export function fetchBytes(sim: Simulator, url: string) {
+  const u = new URL(url);
+  return request(sim.app)
+    .get(u.pathname + u.search)
+    .buffer(true)
+    .parse((res, done) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => done(null, Buffer.concat(chunks)));
+    });
+}
+
+/** What stands in the default world's temporary folder (uploads, saves, archive work in progress). */
+export function tmpEntries(sim: Simulator): string[] {
+  const probe = sim.drive.makeTempDir('probe');
+  rmSync(probe, { recursive: true });
+  return readdirSync(path.dirname(probe));
+}

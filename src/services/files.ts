@@ -143,10 +143,13 @@ interface DtoOptions {
   fresh?: boolean;
 }
 
-/** The File object (spec F§5) of an object of the caller's `my`, keys in the server's order. */
-export function fileDto(ctx: ServiceContext, object: MyObject, options: DtoOptions): FileDto {
-  const { node } = object;
-  const time = (ms: number) => formatTime(ms, ctx.site.utcOffsetMinutes, options.fresh ?? false);
+/** The File object (spec F§5) of a node, keys in the server's order; where it is seen from fills the rest. */
+function nodeDto(
+  ctx: ServiceContext,
+  node: DriveNode,
+  view: { path: string; capability: string; metadata: boolean; fresh?: boolean },
+): FileDto {
+  const time = (ms: number) => formatTime(ms, ctx.site.utcOffsetMinutes, view.fresh ?? false);
   return {
     type: node.kind === 'folder' ? 1 : 0,
     id: ctx.ids.encode('file', node.id),
@@ -154,12 +157,17 @@ export function fileDto(ctx: ServiceContext, object: MyObject, options: DtoOptio
     created_at: time(node.createdAt),
     updated_at: time(node.updatedAt),
     size: node.kind === 'folder' ? 0 : node.size,
-    metadata: options.metadata ? { ...ctx.drive.metadataOf(node) } : null,
-    path: myPath(object.segments),
-    capability: CAPABILITIES.my,
+    metadata: view.metadata ? { ...ctx.drive.metadataOf(node) } : null,
+    path: view.path,
+    capability: view.capability,
     owned: true,
     primary_entity: ctx.ids.encode('entity', primaryEntityId(ctx, node)),
   };
+}
+
+/** The File object (spec F§5) of an object of the caller's `my`, keys in the server's order. */
+export function fileDto(ctx: ServiceContext, object: MyObject, options: DtoOptions): FileDto {
+  return nodeDto(ctx, object.node, { path: myPath(object.segments), capability: CAPABILITIES.my, ...options });
 }
 
 /**
@@ -168,21 +176,7 @@ export function fileDto(ctx: ServiceContext, object: MyObject, options: DtoOptio
  * `sys:expected_collect_time`, set when it was deleted.
  */
 export function trashFileDto(ctx: ServiceContext, item: TrashItem): FileDto {
-  const { node } = item;
-  const time = (ms: number) => formatTime(ms, ctx.site.utcOffsetMinutes);
-  return {
-    type: node.kind === 'folder' ? 1 : 0,
-    id: ctx.ids.encode('file', node.id),
-    name: node.name,
-    created_at: time(node.createdAt),
-    updated_at: time(node.updatedAt),
-    size: node.kind === 'folder' ? 0 : node.size,
-    metadata: { ...ctx.drive.metadataOf(node) },
-    path: buildUri('trash', [item.name]),
-    capability: CAPABILITIES.trash,
-    owned: true,
-    primary_entity: ctx.ids.encode('entity', primaryEntityId(ctx, node)),
-  };
+  return nodeDto(ctx, item.node, { path: buildUri('trash', [item.name]), capability: CAPABILITIES.trash, metadata: true });
 }
 
 /** The zero File object a virtual root (trash, shared with me) lists as its `parent`. */

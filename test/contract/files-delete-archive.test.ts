@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/index.js';
 import { BUNDLED_FIXTURES } from '../../src/options.js';
 import { cleanEntryName } from '../../src/services/files-archive.js';
-import { ACCOUNTS, as, signIn, testSimulator, UUID_V4 } from '../helpers.js';
+import { ACCOUNTS, as, fetchBytes, signIn, testSimulator, UUID_V4 } from '../helpers.js';
 import { readZip } from '../zip.js';
 
 const cid = expect.stringMatching(UUID_V4);
@@ -39,19 +39,6 @@ function put(sim: Simulator, segments: string[], content: string | Buffer): void
   const file = path.join(sim.drive.makeTempDir('put'), 'part');
   writeFileSync(file, content);
   sim.drive.commitFile(ALICE, segments, file);
-}
-
-/** GET of a URL (path and query only), the body read as bytes whatever its type. */
-function fetchBytes(sim: Simulator, url: string) {
-  const u = new URL(url);
-  return request(sim.app)
-    .get(u.pathname + u.search)
-    .buffer(true)
-    .parse((res, done) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done(null, Buffer.concat(chunks)));
-    });
 }
 
 /** The 40081 body with one aggregated item. */

@@ -4,12 +4,10 @@
  * archive, extract only that member with `file_mask`, download the result and compare bytes,
  * then delete everything for good and find nothing left, on disk or in the usage.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import type { Simulator } from '../../src/index.js';
-import { ACCOUNTS, signIn, testSimulator, UUID_V4 } from '../helpers.js';
+import { ACCOUNTS, fetchBytes, signIn, testSimulator, tmpEntries, UUID_V4 } from '../helpers.js';
 
 const ALICE = ACCOUNTS.alice.id;
 const MY = 'w8edAQ==';
@@ -25,13 +23,6 @@ function text17000(): Buffer {
   while (Buffer.byteLength(out) > 17_000) out = out.slice(0, -1);
   out += 'x'.repeat(17_000 - Buffer.byteLength(out));
   return Buffer.from(out, 'utf8');
-}
-
-/** What stands in the simulator's temporary folder (uploads, archive work folders). */
-function tmpEntries(sim: Simulator): string[] {
-  const probe = sim.drive.makeTempDir('probe');
-  rmSync(probe, { recursive: true });
-  return readdirSync(path.dirname(probe));
 }
 
 describe('an SDK-style round trip through the file and workflow endpoints', () => {
@@ -111,14 +102,7 @@ describe('an SDK-style round trip through the file and workflow endpoints', () =
     const url = await api.post('/api/v4/file/url').set(auth).send({ uris: ['cloudreve://my/sdk-x/roundtrip.md'], download: true });
     expect(url.body).toEqual({ code: 0, data: { urls: [{ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1(:\d+)?\/api\/v4\/file\/content\/[^/]+\/0\/roundtrip\.md\?download=true&sign=/) }], expires: expect.any(String) }, msg: '' });
     const u = new URL(url.body.data.urls[0].url as string);
-    const got = await api
-      .get(u.pathname + u.search)
-      .buffer(true)
-      .parse((res, done) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => done(null, Buffer.concat(chunks)));
-      });
+    const got = await fetchBytes(sim, u.href);
     expect(got.status).toBe(200);
     expect(got.headers['content-disposition']).toBe('attachment; filename="roundtrip.md"');
     expect(Buffer.compare(got.body as Buffer, content)).toBe(0);

@@ -3,7 +3,7 @@
  * POST /file/upload/:id/:index, DELETE /file/upload). Whole bodies, every error path, bytes read
  * back through POST /file/url, and a 300 MiB upload with flat memory.
  */
-import { cpSync, createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +12,7 @@ import request from 'supertest';
 import { once } from 'node:events';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Simulator } from '../../src/index.js';
-import { ACCOUNTS, signIn, testSimulator, UUID_V4, type AccountName } from '../helpers.js';
+import { ACCOUNTS, fetchBytes, signIn, testSimulator, tmpEntries, UUID_V4, type AccountName } from '../helpers.js';
 
 const cid = expect.stringMatching(UUID_V4);
 const ALICE = ACCOUNTS.alice.id;
@@ -49,27 +49,12 @@ type Agent = Awaited<ReturnType<typeof agent>>;
 async function download(sim: Simulator, who: Agent, uri: string): Promise<Buffer> {
   const res = await who.post('/file/url', { uris: [uri] });
   expect(res.body.code, res.text).toBe(0);
-  const u = new URL(res.body.data.urls[0].url as string);
-  const got = await request(sim.app)
-    .get(u.pathname + u.search)
-    .buffer(true)
-    .parse((r, done) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => done(null, Buffer.concat(chunks)));
-    });
+  const got = await fetchBytes(sim, res.body.data.urls[0].url as string);
   expect(got.status).toBe(200);
   return got.body as Buffer;
 }
 
 const used = async (who: Agent): Promise<number> => (await who.get('/user/capacity')).body.data.used as number;
-/** What the drives' temporary folder holds (work in progress of the world). */
-function tmpEntries(sim: Simulator): string[] {
-  const probe = sim.drive.makeTempDir('probe');
-  rmSync(probe, { recursive: true });
-  return readdirSync(path.dirname(probe));
-}
-
 /**
  * A request written by hand (headers exactly as given, `body` written then the request left
  * open or ended), answered as JSON: for the headers supertest would rewrite.
