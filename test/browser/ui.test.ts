@@ -35,6 +35,8 @@ describe.skipIf(skip !== undefined)('the official web UI against the simulator',
   const errors: string[] = [];
   let step = 0;
   const shot = async (name: string) => page.screenshot({ path: path.join(SHOTS, `${String(++step).padStart(2, '0')}-${name}.png`) });
+  /** Waits, without a fixed delay, until the page runs no animation (menus and dialogs have faded in). */
+  const settled = () => page.waitForFunction('document.getAnimations().every((a) => a.playState !== "running")');
   const advance = async (ms: number) => {
     const res = await fetch(`${url}/__sim/clock/advance`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ms }) });
     expect(res.status).toBe(200);
@@ -156,7 +158,7 @@ describe.skipIf(skip !== undefined)('the official web UI against the simulator',
     await page.getByText('中文目录').first().waitFor(); // the GB18030 names, decoded
     await page.getByText('Holiday').first().dblclick();
     await page.getByText('.mkv').first().waitFor();
-    await page.waitForTimeout(500); // let the list's fade-in finish for the screenshot
+    await settled(); // the list's fade-in, for the screenshot
     await shot('files');
     const names = await page.locator('body').innerText();
     expect(names).not.toMatch(/\.txt/); // the deselected text file was not stored
@@ -242,6 +244,7 @@ describe.skipIf(skip !== undefined)('the official web UI against the simulator',
     await page.getByRole('menuitem', { name: 'Delete', exact: true }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByText('7 days').waitFor(); // the Admin group's trash_retention (604800 s)
+    await settled();
     await shot('delete-dialog');
     const deleted = page.waitForResponse((r) => r.url().endsWith('/api/v4/file') && r.request().method() === 'DELETE');
     await dialog.getByRole('button', { name: 'OK' }).click();
