@@ -1,0 +1,276 @@
+#!/usr/bin/env node
+// Benchmark: HTTP throughput and latency of the simulator against its peers, side by side in
+// one run — Prism 5 mocking the same contract (openapi/cloudreve-v4.yaml), a bare express 5 app
+// answering a fixed body (the ceiling of our own stack) and a bare node:http server (the
+// platform's limit) — with autocannon on loopback, the same connections and duration for each.
+//
+//   npm run build && node bench/http.mjs [--duration 10] [--connections 10] [--tasks 1000]
+//
+// Each server runs in its own child process, one at a time, so they never share a core with
+// each other; autocannon runs in this process. See bench/README.md.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const SELF = fileURLToPath(import.meta.url);
+const ROOT = path.join(path.dirname(SELF), '..');
+const CONTRACT = path.join(ROOT, 'openapi', 'cloudreve-v4.yaml');
+const PRISM = path.join(ROOT, 'node_modules', '@stoplight', 'prism-cli', 'dist', 'index.js');
+
+const ARCHIVE_BODY = JSON.stringify({ src: ['cloudreve://my/hello.txt'], dst: 'cloudreve://my/bench/out.zip' });
+
+function parseArgs(argv) {
+  const args = { duration: 10, connections: 10, tasks: 1000, only: null, serve: null, port: 0, bodies: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`missing value for ${a}`);
+      return v;
+    };
+    if (a === '--duration') args.duration = Number(next());
+    else if (a === '--connections') args.connections = Number(next());
+    else if (a === '--tasks') args.tasks = Number(next());
+    else if (a === '--only') args.only = next().split(',');
+    else if (a === '--serve') args.serve = next();
+    else if (a === '--port') args.port = Number(next());
+    else if (a === '--bodies') args.bodies = next();
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node bench/http.mjs [--duration s (10)] [--connections n (10)] [--tasks n (1000)] [--only sim,prism,express,raw]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (!(args.duration > 0)) throw new Error('--duration must be a positive number of seconds');
+  if (!(Number.isInteger(args.connections) && args.connections > 0)) throw new Error('--connections must be a positive integer');
+  return args;
+}
+
+// ---------------------------------------------------------------------------- the servers (child side)
+
+/** The simulator as a user runs it, logging off (as the peers), with `tasks` tasks stored for the admin. */
+async function serveSimulator(port, tasks) {
+  const { createSimulator } = await import(pathToFileURL(path.join(ROOT, 'dist', 'index.js')).href);
+  // The virtual clock keeps every task queued: the store holds them, nothing runs meanwhile.
+  const sim = createSimulator({ clock: 'virtual', seed: 'bench', logLevel: 'silent' });
+  const base = await sim.listen(port, '127.0.0.1');
+  const post = (p, body, headers = {}) => fetch(`${base}/api/v4${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) }).then((r) => r.json());
+  const signIn = await post('/session/token', { email: 'admin@cloudreve.org', password: 'admin' });
+  const auth = { Authorization: `Bearer ${signIn.data.token.access_token}` };
+  let taskId;
+  for (let i = 0; i < tasks; i++) {
+    const res = await post('/workflow/archive', { src: ['cloudreve://my/hello.txt'], dst: `cloudreve://my/seed/${i}.zip` }, auth);
+    if (res.code !== 0) throw new Error(`seeding task ${i} failed: ${JSON.stringify(res)}`);
+    taskId ??= res.data.id;
+  }
+  return { base, authorization: auth.Authorization, taskId };
+}
+
+/** A bare express 5 app answering each route with a fixed body. */
+async function serveExpress(port, bodies) {
+  const { default: express } = await import('express');
+  const app = express();
+  const send = (body) => (_req, res) => res.type('application/json').send(body);
+  app.get('/api/v4/workflow', send(bodies.list));
+  app.get('/api/v4/workflow/progress/:id', send(bodies.progress));
+  app.post('/api/v4/workflow/archive', send(bodies.archive));
+  const server = app.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return { base: `http://127.0.0.1:${server.address().port}` };
+}
+
+/** A bare node:http server answering each route with a fixed body. */
+async function serveRaw(port, bodies) {
+  const server = createServer((req, res) => {
+    const done = (body) => {
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    if (req.method === 'GET' && req.url.startsWith('/api/v4/workflow/progress/')) return done(bodies.progress);
+    if (req.method === 'GET' && req.url.startsWith('/api/v4/workflow')) return done(bodies.list);
+    if (req.method === 'POST' && req.url === '/api/v4/workflow/archive') {
+      req.resume();
+      return req.on('end', () => done(bodies.archive));
+    }
+    res.writeHead(404).end();
+  });
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return { base: `http://127.0.0.1:${server.address().port}` };
+}
+
+// ---------------------------------------------------------------------------- the run (parent side)
+
+/** Starts a child and waits for the line that says it is ready; resolves to its process and what it printed. */
+async function start(command, args, ready, env = {}) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (c) => (err += c));
+  const info = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (c) => {
+      out += c;
+      const found = ready(out);
+      if (found) resolve(found);
+    });
+    child.on('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited with ${code} before it was ready:\n${err || out}`)));
+  });
+  return { child, info };
+}
+
+async function stop(child) {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+const freePort = async () => {
+  const s = createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+};
+
+/** One autocannon run; a warm-up of a second first. */
+async function measure(autocannon, { url, method, headers, body }, opts) {
+  const run = (duration) =>
+    new Promise((resolve, reject) => {
+      autocannon({ url, method, headers, body, connections: opts.connections, duration, pipelining: 1 }, (err, result) => (err ? reject(err) : resolve(result)));
+    });
+  await run(1);
+  const r = await run(opts.duration);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx, total: r.requests.total };
+}
+
+/** Checks one answer before measuring: a successful envelope. */
+async function probe({ url, method, headers, body }) {
+  const res = await fetch(url, { method, headers, body });
+  const text = await res.text();
+  let code;
+  try {
+    code = JSON.parse(text).code;
+  } catch {
+    code = undefined;
+  }
+  if (res.status !== 200 || code !== 0) throw new Error(`${method} ${url} answered ${res.status} ${text.slice(0, 200)}`);
+  return text;
+}
+
+async function main(opts) {
+  const { default: autocannon } = await import('autocannon');
+  const targets = opts.only ?? ['sim', 'prism', 'express', 'raw'];
+  const endpoints = ['GET /workflow', 'GET /workflow/progress/{id}', 'POST /workflow/archive'];
+  const results = {};
+  console.log(`HTTP benchmark: ${opts.connections} connections, ${opts.duration} s per endpoint (after a 1 s warm-up), ${opts.tasks} stored tasks; node ${process.version}, ${(await import('node:os')).cpus().length} CPUs`);
+
+  // The simulator first: its answers become the fixed bodies of the bare servers.
+  const sim = await start(process.execPath, [SELF, '--serve', 'sim', '--port', String(await freePort()), '--tasks', String(opts.tasks)], (out) => {
+    const m = /READY (.*)\n/.exec(out);
+    return m ? JSON.parse(m[1]) : undefined;
+  });
+  const { base, authorization, taskId } = sim.info;
+  const json = { 'Content-Type': 'application/json' };
+  const requestsOf = (prefix, auth) => ({
+    'GET /workflow': { url: `${prefix}/workflow?page_size=100&category=general`, method: 'GET', headers: { Authorization: auth } },
+    'GET /workflow/progress/{id}': { url: `${prefix}/workflow/progress/${taskId}`, method: 'GET', headers: { Authorization: auth } },
+    'POST /workflow/archive': { url: `${prefix}/workflow/archive`, method: 'POST', headers: { Authorization: auth, ...json }, body: ARCHIVE_BODY },
+  });
+  const simRequests = requestsOf(`${base}/api/v4`, authorization);
+  const bodies = {
+    list: await probe(simRequests['GET /workflow']),
+    progress: await probe(simRequests['GET /workflow/progress/{id}']),
+    archive: await probe(simRequests['POST /workflow/archive']),
+  };
+  try {
+    if (targets.includes('sim')) {
+      results.sim = {};
+      for (const e of endpoints) results.sim[e] = await measure(autocannon, simRequests[e], opts);
+    }
+  } finally {
+    await stop(sim.child);
+  }
+
+  for (const target of targets.filter((t) => t !== 'sim')) {
+    const port = await freePort();
+    let child;
+    let prefix;
+    if (target === 'prism') {
+      // Prism prints nothing at `-v silent`: poll until it answers.
+      child = spawn(process.execPath, [PRISM, 'mock', CONTRACT, '--port', String(port), '--host', '127.0.0.1', '-v', 'silent'], { stdio: 'ignore', env: { ...process.env, SCARF_ANALYTICS: 'false' } });
+      prefix = `http://127.0.0.1:${port}`; // Prism serves the paths without the server's /api/v4
+      for (let i = 0; ; i++) {
+        try {
+          await fetch(`${prefix}/site/ping`);
+          break;
+        } catch {
+          if (i > 600 || child.exitCode !== null) throw new Error('Prism did not start');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    } else {
+      const s = await start(process.execPath, [SELF, '--serve', target, '--port', String(port), '--bodies', Buffer.from(JSON.stringify(bodies)).toString('base64')], (out) => {
+        const m = /READY (.*)\n/.exec(out);
+        return m ? JSON.parse(m[1]) : undefined;
+      });
+      child = s.child;
+      prefix = `${s.info.base}/api/v4`;
+    }
+    try {
+      const requests = requestsOf(prefix, authorization);
+      results[target] = {};
+      for (const e of endpoints) {
+        await probe(requests[e]);
+        results[target][e] = await measure(autocannon, requests[e], opts);
+      }
+    } finally {
+      await stop(child);
+    }
+  }
+  report(results, endpoints, targets);
+}
+
+function report(results, endpoints, targets) {
+  const fmt = (n, d = 0) => (n === undefined ? '-' : n.toFixed(d));
+  const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '-');
+  console.log('');
+  console.log(`| endpoint | ${targets.map((t) => `${t} req/s | ${t} p50/p99 ms`).join(' | ')} | sim/prism | sim/express | sim/raw | p99 sim/prism |`);
+  console.log(`|---|${targets.map(() => '---:|---:').join('|')}|---:|---:|---:|---:|`);
+  const verdicts = [];
+  for (const e of endpoints) {
+    const cells = targets.map((t) => {
+      const r = results[t]?.[e];
+      return r ? `${fmt(r.rps)}${r.errors ? ` (${r.errors} errors)` : ''} | ${fmt(r.p50)}/${fmt(r.p99)}` : '- | -';
+    });
+    const s = results.sim?.[e];
+    const p = results.prism?.[e];
+    const x = results.express?.[e];
+    const w = results.raw?.[e];
+    console.log(`| ${e} | ${cells.join(' | ')} | ${ratio(s?.rps, p?.rps)} | ${ratio(s?.rps, x?.rps)} | ${ratio(s?.rps, w?.rps)} | ${ratio(s?.p99, p?.p99)} |`);
+    if (s && p) {
+      const get = e.startsWith('GET');
+      const wantPrism = get ? 3 : 2;
+      verdicts.push(`${e}: sim/prism ${(s.rps / p.rps).toFixed(2)}× (target ≥ ${wantPrism}×) ${s.rps / p.rps >= wantPrism ? 'met' : 'MISSED'}`);
+      if (get && x) verdicts.push(`${e}: sim/express ${((100 * s.rps) / x.rps).toFixed(0)} % (target ≥ 60 %) ${s.rps / x.rps >= 0.6 ? 'met' : 'MISSED'}`);
+      verdicts.push(`${e}: p99 sim/prism ${(s.p99 / p.p99).toFixed(2)} (target ≤ 0.33) ${s.p99 <= p.p99 / 3 ? 'met' : 'MISSED'}`);
+    }
+  }
+  console.log('');
+  for (const v of verdicts) console.log(`- ${v}`);
+  const missed = verdicts.filter((v) => v.endsWith('MISSED')).length;
+  console.log('');
+  console.log(`Summary: ${verdicts.length - missed} of ${verdicts.length} targets met${missed ? `, ${missed} missed` : ''}.`);
+}
+
+// ---------------------------------------------------------------------------- entry
+
+if (process.argv.includes('--serve')) {
+  const args = parseArgs(process.argv.slice(2));
+  const bodies = args.bodies ? JSON.parse(Buffer.from(args.bodies, 'base64').toString('utf8')) : undefined;
+  const info =
+    args.serve === 'sim' ? await serveSimulator(args.port, args.tasks) : args.serve === 'express' ? await serveExpress(args.port, bodies) : await serveRaw(args.port, bodies);
+  process.stdout.write(`READY ${JSON.stringify(info)}\n`);
+} else {
+  await main(parseArgs(process.argv.slice(2)));
+}
