@@ -173,7 +173,7 @@ async function main(opts) {
   const { base, authorization, taskId } = sim.info;
   const json = { 'Content-Type': 'application/json' };
   const requestsOf = (prefix, auth) => ({
-    'GET /workflow': { url: `${prefix}/workflow?page_size=100&category=general`, method: 'GET', headers: { Authorization: auth } },
+    'GET /workflow': { url: `${prefix}/workflow?page_size=10&category=general`, method: 'GET', headers: { Authorization: auth } },
     'GET /workflow/progress/{id}': { url: `${prefix}/workflow/progress/${taskId}`, method: 'GET', headers: { Authorization: auth } },
     'POST /workflow/archive': { url: `${prefix}/workflow/archive`, method: 'POST', headers: { Authorization: auth, ...json }, body: ARCHIVE_BODY },
   });

@@ -65,8 +65,9 @@ export function createJournal(limit = 10_000): Journal {
   const select = (f: JournalFilter = {}) => list.filter((e) => matches(e, f));
   return {
     record(entry) {
-      list.push({ seq: ++seq, ...entry });
-      if (list.length > limit) list = list.slice(list.length - limit);
+      // Copied with its property descriptors: a lazily decoded response stays lazy.
+      list.push(Object.defineProperties({ seq: ++seq }, Object.getOwnPropertyDescriptors(entry)) as JournalEntry);
+      if (list.length > limit) list.shift();
     },
     entries: select,
     count: (f) => select(f).length,

@@ -81,8 +81,12 @@ export function journal(bodyLimit: number, streamed: (method: string, path: stri
     res.end = ((chunk?: unknown, ...rest: unknown[]) => (keep(chunk), end(chunk, ...rest))) as Response['end'];
     let sent: unknown = null;
     res.on('close', () => {
-      const response = decode(Buffer.concat(chunks).toString('utf8'));
-      world.journal.record({
+      const text = Buffer.concat(chunks).toString('utf8');
+      // Every envelope starts with its code; the body itself is decoded only when someone reads it.
+      const envelopeCode = /^\{"code":(-?\d+)[,}]/.exec(text)?.[1];
+      let response: unknown;
+      let decoded = false;
+      const entry = {
         namespace: world.name,
         at_ms: at,
         at: new Date(at).toISOString(),
@@ -92,9 +96,13 @@ export function journal(bodyLimit: number, streamed: (method: string, path: stri
         headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])),
         body: sent,
         status: res.headersSent ? res.statusCode : 0,
-        code: response && typeof response === 'object' && typeof (response as { code?: unknown }).code === 'number' ? (response as { code: number }).code : null,
-        response,
+        code: envelopeCode === undefined ? null : Number(envelopeCode),
+      };
+      Object.defineProperty(entry, 'response', {
+        enumerable: true,
+        get: () => (decoded ? response : ((decoded = true), (response = decode(text)))),
       });
+      world.journal.record(entry as typeof entry & { response: unknown });
     });
     // A raw body (file content, upload chunks) is the route's to stream: the journal keeps its size only.
     if (streamed(req.method, req.path)) {

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { User } from '../accounts/accounts.js';
-import { requestValidator } from '../contract/validator.js';
+import { routeValidator } from '../contract/validator.js';
 import { HTTP_METHODS, type OpenApiDocument, type OpenApiOperation, type OperationId } from '../contract/index.js';
 import { ApiError, Code, Msg } from '../errors.js';
 import type { Edition, ServiceContext } from '../services/context.js';
@@ -87,7 +87,7 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
   app.use(requestLog(options.logger));
 
   const checker = options.strict ? createResponseChecker(doc) : undefined;
-  const validator = requestValidator(doc, { lenientQuery: true });
+  const validatorFor = routeValidator(doc);
 
   const send = (req: Request, res: Response, env: Envelope): void => {
     const opId = res.locals.operationId;
@@ -132,7 +132,7 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
         operation(op.operationId as OperationId),
         callerResolution(),
         ...guards(op),
-        ...bind(binding, validator, options.bodyLimit),
+        ...bind(binding, validatorFor(), options.bodyLimit),
         run(handler, (req, res, env) => send(req, res, env), sendReply),
       ]);
     }

@@ -45,6 +45,16 @@ export interface TokenService {
 // Any HMAC algorithm verifies, as with the real server; `none` and RSA do not.
 const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
 
+/** How many verified tokens a service remembers (clients send the same token with every request). */
+const VERIFIED_LIMIT = 1000;
+
+/** A token whose signature verified, with the times to check again at each use. */
+interface Verified {
+  token: VerifiedToken;
+  exp?: number;
+  nbf?: number;
+}
+
 export function createTokenService(o: TokenServiceOptions): TokenService {
   const sign = (payload: Record<string, unknown>): Promise<string> =>
     new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(o.secret);
@@ -54,6 +64,7 @@ export function createTokenService(o: TokenServiceOptions): TokenService {
       .update(`${user.id}\0${user.password}\0${user.credentialVersion}`)
       .digest('base64');
 
+  const verified = new Map<string, Verified>();
   return {
     stateHash,
     async issue(user, rootTokenId) {
@@ -80,6 +91,13 @@ export function createTokenService(o: TokenServiceOptions): TokenService {
       return { accessToken, refreshToken, accessExpires, refreshExpires };
     },
     async verify(token) {
+      // A token verified before is checked again only against the clock, as jose checks it.
+      const known = verified.get(token);
+      if (known) {
+        const nowSeconds = Math.floor(o.clock.now() / 1000);
+        if ((known.exp !== undefined && known.exp <= nowSeconds) || (known.nbf !== undefined && known.nbf > nowSeconds)) return undefined;
+        return { ...known.token };
+      }
       try {
         const { payload } = await jwtVerify(token, o.secret, {
           algorithms: HMAC_ALGORITHMS,
@@ -89,7 +107,9 @@ export function createTokenService(o: TokenServiceOptions): TokenService {
         const out: VerifiedToken = { tokenType: payload.token_type, sub: payload.sub };
         if (typeof payload.state_hash === 'string') out.stateHash = payload.state_hash;
         if (typeof payload.root_token_id === 'string') out.rootTokenId = payload.root_token_id;
-        return out;
+        if (verified.size >= VERIFIED_LIMIT) verified.delete(verified.keys().next().value!);
+        verified.set(token, { token: out, ...(payload.exp !== undefined ? { exp: payload.exp } : {}), ...(payload.nbf !== undefined ? { nbf: payload.nbf } : {}) });
+        return { ...out };
       } catch {
         return undefined;
       }

@@ -31,21 +31,39 @@ export interface IdCodec {
   decode(type: IdTypeName, text: string): number | undefined;
 }
 
+/** How many encodings and decodings a codec remembers (hashids is costly; answers repeat the same ids). */
+const MEMO_LIMIT = 100_000;
+
 export function createIdCodec(salt: string): IdCodec {
   const hashids = new Hashids(salt, 0);
+  const encoded = new Map<string, string>();
+  const decoded = new Map<string, number | undefined>();
+  const remember = <V>(memo: Map<string, V>, key: string, value: V): V => {
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(key, value);
+    return value;
+  };
+  const encode = (type: IdTypeName, id: number): string => {
+    const key = `${type}:${id}`;
+    return encoded.get(key) ?? remember(encoded, key, hashids.encode([id, IdType[type]]));
+  };
+  const decodeOnce = (type: IdTypeName, text: string): number | undefined => {
+    let parts: ReturnType<Hashids['decode']>;
+    try {
+      parts = hashids.decode(text);
+    } catch {
+      return undefined; // characters outside the alphabet
+    }
+    if (parts.length !== 2 || Number(parts[1]) !== IdType[type]) return undefined;
+    const id = Number(parts[0]);
+    if (!Number.isSafeInteger(id) || encode(type, id) !== text) return undefined;
+    return id;
+  };
   return {
-    encode: (type, id) => hashids.encode([id, IdType[type]]),
+    encode,
     decode(type, text) {
-      let parts: ReturnType<Hashids['decode']>;
-      try {
-        parts = hashids.decode(text);
-      } catch {
-        return undefined; // characters outside the alphabet
-      }
-      if (parts.length !== 2 || Number(parts[1]) !== IdType[type]) return undefined;
-      const id = Number(parts[0]);
-      if (!Number.isSafeInteger(id) || hashids.encode([id, IdType[type]]) !== text) return undefined;
-      return id;
+      const key = `${type}:${text}`;
+      return decoded.has(key) ? decoded.get(key) : remember(decoded, key, decodeOnce(type, text));
     },
   };
 }

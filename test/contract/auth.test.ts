@@ -40,6 +40,19 @@ describe('anonymous callers', () => {
     expect((await request(sim.app).get(LIST).set('Authorization', `Bearer ${token}`)).body).toEqual(LOGIN_REQUIRED);
   });
 
+  it('are anonymous once a token already used expires on the virtual clock, and valid once its nbf comes', async () => {
+    const sim = testSimulator();
+    const { access } = await signIn(sim, 'alice');
+    expect((await request(sim.app).get(LIST).set('Authorization', `Bearer ${access}`)).body.code).toBe(0);
+    await sim.clock.advance(3600 * 1000);
+    expect((await request(sim.app).get(LIST).set('Authorization', `Bearer ${access}`)).body).toEqual(LOGIN_REQUIRED);
+    const early = await accessTokenFor(sim, 3, { nbf: nowSeconds(sim) + 60 });
+    expect((await request(sim.app).get(LIST).set('Authorization', `Bearer ${early}`)).body).toEqual(LOGIN_REQUIRED);
+    await sim.clock.advance(60_000);
+    expect((await request(sim.app).get(LIST).set('Authorization', `Bearer ${early}`)).body.code).toBe(0);
+    expect((await request(sim.app).get(LIST).set('Authorization', `Bearer ${early}`)).body.code).toBe(0);
+  });
+
   it('are anonymous with a token not valid yet (nbf in the future)', async () => {
     const sim = testSimulator();
     const token = await accessTokenFor(sim, 3, { nbf: nowSeconds(sim) + 60 });
