@@ -55,6 +55,16 @@ function decode(text: string): unknown {
   }
 }
 
+/** Makes `key` of `obj` computed by `make` on first read (and kept), still enumerable in its place. */
+function lazily<T extends object, K extends keyof T>(obj: T, key: K, make: () => T[K]): void {
+  let value: T[K];
+  let made = false;
+  Object.defineProperty(obj, key, {
+    enumerable: true,
+    get: () => (made ? value : ((made = true), (value = make()))),
+  });
+}
+
 /**
  * Records every request and its response in the world's journal, at simulated time. It reads
  * the request body itself (up to `bodyLimit`), so the journal holds what the client sent even
@@ -81,11 +91,11 @@ export function journal(bodyLimit: number, streamed: (method: string, path: stri
     res.end = ((chunk?: unknown, ...rest: unknown[]) => (keep(chunk), end(chunk, ...rest))) as Response['end'];
     let sent: unknown = null;
     res.on('close', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      // Every envelope starts with its code; the body itself is decoded only when someone reads it.
-      const envelopeCode = /^\{"code":(-?\d+)[,}]/.exec(text)?.[1];
-      let response: unknown;
-      let decoded = false;
+      // Kept as bytes (outside the JS heap) and decoded only when someone reads it; every
+      // envelope starts with its code, which is all the journal needs up front.
+      const bytes = Buffer.concat(chunks);
+      const envelopeCode = /^\{"code":(-?\d+)[,}]/.exec(bytes.toString('latin1', 0, 24))?.[1];
+      const headers = req.headers;
       const entry = {
         namespace: world.name,
         at_ms: at,
@@ -93,16 +103,15 @@ export function journal(bodyLimit: number, streamed: (method: string, path: stri
         method: req.method,
         path: req.originalUrl.split('?')[0]!,
         query,
-        headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])),
+        headers: undefined as unknown as Record<string, string>,
         body: sent,
         status: res.headersSent ? res.statusCode : 0,
         code: envelopeCode === undefined ? null : Number(envelopeCode),
+        response: undefined as unknown,
       };
-      Object.defineProperty(entry, 'response', {
-        enumerable: true,
-        get: () => (decoded ? response : ((decoded = true), (response = decode(text)))),
-      });
-      world.journal.record(entry as typeof entry & { response: unknown });
+      lazily(entry, 'headers', () => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])));
+      lazily(entry, 'response', () => decode(bytes.toString('utf8')));
+      world.journal.record(entry);
     });
     // A raw body (file content, upload chunks) is the route's to stream: the journal keeps its size only.
     if (streamed(req.method, req.path)) {

@@ -357,6 +357,8 @@ function run(
 /** One log line per request: method, path, HTTP status, envelope code, time taken. */
 function requestLog(logger: Logger): RequestHandler {
   return function requestLog(req, res, next) {
+    // Nothing to do per request when request lines are not logged (the level is read each time: it can change).
+    if (!logger.isLevelEnabled('info')) return next();
     const started = performance.now();
     res.on('finish', () => {
       logger.info(

@@ -23,13 +23,16 @@ export interface SimNode {
 
 export const MASTER_NODE: SimNode = { id: MASTER_NODE_ID, name: 'Master', type: 'master' };
 
+/** The master's capabilities per edition: create/extract archive and remote download, plus relocate on Pro. */
+const NODE_CAPABILITIES = { community: encodeBoolset([1, 2, 3]), pro: encodeBoolset([1, 2, 3, 4]) } as const;
+
 export function nodeDto(ctx: ServiceContext, nodeId = MASTER_NODE_ID): Schemas['Node'] {
   const node = ctx.site.nodes.find((n) => n.id === nodeId) ?? MASTER_NODE;
   return {
     id: ctx.ids.encode('node', node.id),
     name: node.name,
     type: node.type,
-    capabilities: encodeBoolset(ctx.site.edition === 'pro' ? [1, 2, 3, 4] : [1, 2, 3]),
+    capabilities: NODE_CAPABILITIES[ctx.site.edition],
   };
 }
 
