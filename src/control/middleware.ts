@@ -4,11 +4,13 @@
  * journal the exchange, and inject declared faults. Without a declared fault, the Cloudreve
  * wire behaviour is untouched.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { wallDelay } from '../engine/clock.js';
 import { serializeEnvelope, correlationId } from '../http/envelope.js';
 import type { World } from '../world.js';
 import { parsePreferFaults, type FaultRegistry, type FaultRule } from './faults.js';
+import type { JournalEntry } from './journal.js';
 
 export const NAMESPACE_HEADER = 'X-Sim-Namespace';
 
@@ -55,6 +57,25 @@ function decode(text: string): unknown {
   }
 }
 
+/**
+ * A journal entry. The response is kept as bytes (outside the JS heap) and decoded, like the
+ * headers copied, only when someone reads it; every envelope starts with its code, which is all
+ * the journal needs up front. Built out here so that what it keeps alive is only what it is
+ * given, never the request or the socket.
+ */
+function exchange(
+  fields: Omit<JournalEntry, 'seq' | 'headers' | 'code' | 'response'>,
+  headers: IncomingHttpHeaders,
+  bytes: Buffer,
+): Omit<JournalEntry, 'seq'> {
+  const code = /^\{"code":(-?\d+)[,}]/.exec(bytes.toString('latin1', 0, 24))?.[1];
+  const { body, status, ...before } = fields;
+  const entry = { ...before, headers: {} as Record<string, string>, body, status, code: code === undefined ? null : Number(code), response: undefined as unknown };
+  lazily(entry, 'headers', () => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])));
+  lazily(entry, 'response', () => decode(bytes.toString('utf8')));
+  return entry;
+}
+
 /** Makes `key` of `obj` computed by `make` on first read (and kept), still enumerable in its place. */
 function lazily<T extends object, K extends keyof T>(obj: T, key: K, make: () => T[K]): void {
   let value: T[K];
@@ -91,27 +112,17 @@ export function journal(bodyLimit: number, streamed: (method: string, path: stri
     res.end = ((chunk?: unknown, ...rest: unknown[]) => (keep(chunk), end(chunk, ...rest))) as Response['end'];
     let sent: unknown = null;
     res.on('close', () => {
-      // Kept as bytes (outside the JS heap) and decoded only when someone reads it; every
-      // envelope starts with its code, which is all the journal needs up front.
-      const bytes = Buffer.concat(chunks);
-      const envelopeCode = /^\{"code":(-?\d+)[,}]/.exec(bytes.toString('latin1', 0, 24))?.[1];
-      const headers = req.headers;
-      const entry = {
+      const fields = {
         namespace: world.name,
         at_ms: at,
         at: new Date(at).toISOString(),
         method: req.method,
         path: req.originalUrl.split('?')[0]!,
         query,
-        headers: undefined as unknown as Record<string, string>,
         body: sent,
         status: res.headersSent ? res.statusCode : 0,
-        code: envelopeCode === undefined ? null : Number(envelopeCode),
-        response: undefined as unknown,
       };
-      lazily(entry, 'headers', () => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])));
-      lazily(entry, 'response', () => decode(bytes.toString('utf8')));
-      world.journal.record(entry);
+      world.journal.record(exchange(fields, req.headers, Buffer.concat(chunks)));
     });
     // A raw body (file content, upload chunks) is the route's to stream: the journal keeps its size only.
     if (streamed(req.method, req.path)) {
