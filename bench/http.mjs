@@ -4,10 +4,11 @@
 // answering a fixed body (the ceiling of our own stack) and a bare node:http server (the
 // platform's limit) — with autocannon on loopback, the same connections and duration for each.
 //
-//   npm run build && node bench/http.mjs [--duration 10] [--connections 10] [--tasks 1000]
+//   npm run build && node bench/http.mjs [--duration 5] [--rounds 3] [--connections 10] [--tasks 1000]
 //
-// Each server runs in its own child process, one at a time, so they never share a core with
-// each other; autocannon runs in this process. See bench/README.md.
+// Each server runs in its own child process; all are up at once and take turns under load, round
+// after round, so slow spells of a noisy machine fall on all of them; the report shows medians.
+// autocannon runs in this process. See bench/README.md.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
@@ -22,7 +23,7 @@ const PRISM = path.join(ROOT, 'node_modules', '@stoplight', 'prism-cli', 'dist',
 const ARCHIVE_BODY = JSON.stringify({ src: ['cloudreve://my/hello.txt'], dst: 'cloudreve://my/bench/out.zip' });
 
 function parseArgs(argv) {
-  const args = { duration: 10, connections: 10, tasks: 1000, only: null, serve: null, port: 0, bodies: null };
+  const args = { duration: 5, rounds: 3, connections: 10, tasks: 1000, only: null, serve: null, port: 0, bodies: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -32,13 +33,14 @@ function parseArgs(argv) {
     };
     if (a === '--duration') args.duration = Number(next());
     else if (a === '--connections') args.connections = Number(next());
+    else if (a === '--rounds') args.rounds = Number(next());
     else if (a === '--tasks') args.tasks = Number(next());
     else if (a === '--only') args.only = next().split(',');
     else if (a === '--serve') args.serve = next();
     else if (a === '--port') args.port = Number(next());
     else if (a === '--bodies') args.bodies = next();
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/http.mjs [--duration s (10)] [--connections n (10)] [--tasks n (1000)] [--only sim,prism,express,raw]');
+      console.log('usage: node bench/http.mjs [--duration s (5)] [--rounds n (3)] [--connections n (10)] [--tasks n (1000)] [--only sim,prism,express,raw]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -158,77 +160,82 @@ async function probe({ url, method, headers, body }) {
   return text;
 }
 
+/** Starts a peer and resolves to its child process and the URL prefix of the API. */
+async function startPeer(target, bodies) {
+  const port = await freePort();
+  if (target === 'prism') {
+    // Prism prints nothing at `-v silent`: poll until it answers. It serves the contract's paths without the server's /api/v4.
+    const child = spawn(process.execPath, [PRISM, 'mock', CONTRACT, '--port', String(port), '--host', '127.0.0.1', '-v', 'silent'], { stdio: 'ignore', env: { ...process.env, SCARF_ANALYTICS: 'false' } });
+    const prefix = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      try {
+        await fetch(`${prefix}/site/ping`);
+        return { child, prefix };
+      } catch {
+        if (i > 600 || child.exitCode !== null) throw new Error('Prism did not start');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+  const s = await start(process.execPath, [SELF, '--serve', target, '--port', String(port), '--bodies', Buffer.from(JSON.stringify(bodies)).toString('base64')], readyLine);
+  return { child: s.child, prefix: `${s.info.base}/api/v4` };
+}
+
+const readyLine = (out) => {
+  const m = /READY (.*)\n/.exec(out);
+  return m ? JSON.parse(m[1]) : undefined;
+};
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 async function main(opts) {
   const { default: autocannon } = await import('autocannon');
   const targets = opts.only ?? ['sim', 'prism', 'express', 'raw'];
   const endpoints = ['GET /workflow', 'GET /workflow/progress/{id}', 'POST /workflow/archive'];
-  const results = {};
-  console.log(`HTTP benchmark: ${opts.connections} connections, ${opts.duration} s per endpoint (after a 1 s warm-up), ${opts.tasks} stored tasks; node ${process.version}, ${(await import('node:os')).cpus().length} CPUs`);
+  console.log(
+    `HTTP benchmark: ${opts.connections} connections, ${opts.rounds} rounds of ${opts.duration} s per endpoint and server (each after a 1 s warm-up, servers taking turns), medians; ${opts.tasks} stored tasks; node ${process.version}, ${(await import('node:os')).cpus().length} CPUs`,
+  );
 
   // The simulator first: its answers become the fixed bodies of the bare servers.
-  const sim = await start(process.execPath, [SELF, '--serve', 'sim', '--port', String(await freePort()), '--tasks', String(opts.tasks)], (out) => {
-    const m = /READY (.*)\n/.exec(out);
-    return m ? JSON.parse(m[1]) : undefined;
-  });
+  const sim = await start(process.execPath, [SELF, '--serve', 'sim', '--port', String(await freePort()), '--tasks', String(opts.tasks)], readyLine);
   const { base, authorization, taskId } = sim.info;
   const json = { 'Content-Type': 'application/json' };
-  const requestsOf = (prefix, auth) => ({
-    'GET /workflow': { url: `${prefix}/workflow?page_size=10&category=general`, method: 'GET', headers: { Authorization: auth } },
-    'GET /workflow/progress/{id}': { url: `${prefix}/workflow/progress/${taskId}`, method: 'GET', headers: { Authorization: auth } },
-    'POST /workflow/archive': { url: `${prefix}/workflow/archive`, method: 'POST', headers: { Authorization: auth, ...json }, body: ARCHIVE_BODY },
+  const requestsOf = (prefix) => ({
+    'GET /workflow': { url: `${prefix}/workflow?page_size=10&category=general`, method: 'GET', headers: { Authorization: authorization } },
+    'GET /workflow/progress/{id}': { url: `${prefix}/workflow/progress/${taskId}`, method: 'GET', headers: { Authorization: authorization } },
+    'POST /workflow/archive': { url: `${prefix}/workflow/archive`, method: 'POST', headers: { Authorization: authorization, ...json }, body: ARCHIVE_BODY },
   });
-  const simRequests = requestsOf(`${base}/api/v4`, authorization);
-  const bodies = {
-    list: await probe(simRequests['GET /workflow']),
-    progress: await probe(simRequests['GET /workflow/progress/{id}']),
-    archive: await probe(simRequests['POST /workflow/archive']),
-  };
+  const servers = { sim: { child: sim.child, requests: requestsOf(`${base}/api/v4`) } };
+  const bodies = {};
+  for (const [key, e] of [['list', 'GET /workflow'], ['progress', 'GET /workflow/progress/{id}'], ['archive', 'POST /workflow/archive']]) bodies[key] = await probe(servers.sim.requests[e]);
   try {
-    if (targets.includes('sim')) {
-      results.sim = {};
-      for (const e of endpoints) results.sim[e] = await measure(autocannon, simRequests[e], opts);
+    // Every server is up at once (idle when not measured), so the rounds can take turns.
+    for (const t of targets.filter((t) => t !== 'sim')) {
+      const peer = await startPeer(t, bodies);
+      servers[t] = { child: peer.child, requests: requestsOf(peer.prefix) };
     }
-  } finally {
-    await stop(sim.child);
-  }
-
-  for (const target of targets.filter((t) => t !== 'sim')) {
-    const port = await freePort();
-    let child;
-    let prefix;
-    if (target === 'prism') {
-      // Prism prints nothing at `-v silent`: poll until it answers.
-      child = spawn(process.execPath, [PRISM, 'mock', CONTRACT, '--port', String(port), '--host', '127.0.0.1', '-v', 'silent'], { stdio: 'ignore', env: { ...process.env, SCARF_ANALYTICS: 'false' } });
-      prefix = `http://127.0.0.1:${port}`; // Prism serves the paths without the server's /api/v4
-      for (let i = 0; ; i++) {
-        try {
-          await fetch(`${prefix}/site/ping`);
-          break;
-        } catch {
-          if (i > 600 || child.exitCode !== null) throw new Error('Prism did not start');
-          await new Promise((r) => setTimeout(r, 50));
-        }
+    const runs = {};
+    for (const e of endpoints) {
+      for (const t of targets) {
+        await probe(servers[t].requests[e]);
+        (runs[t] ??= {})[e] = [];
       }
-    } else {
-      const s = await start(process.execPath, [SELF, '--serve', target, '--port', String(port), '--bodies', Buffer.from(JSON.stringify(bodies)).toString('base64')], (out) => {
-        const m = /READY (.*)\n/.exec(out);
-        return m ? JSON.parse(m[1]) : undefined;
-      });
-      child = s.child;
-      prefix = `${s.info.base}/api/v4`;
+      for (let round = 0; round < opts.rounds; round++) {
+        for (const t of targets) runs[t][e].push(await measure(autocannon, servers[t].requests[e], opts));
+      }
     }
-    try {
-      const requests = requestsOf(prefix, authorization);
-      results[target] = {};
+    const results = {};
+    for (const t of targets) {
+      results[t] = {};
       for (const e of endpoints) {
-        await probe(requests[e]);
-        results[target][e] = await measure(autocannon, requests[e], opts);
+        const rs = runs[t][e];
+        results[t][e] = { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), errors: rs.reduce((n, r) => n + r.errors, 0) };
       }
-    } finally {
-      await stop(child);
     }
+    report(results, endpoints, targets);
+  } finally {
+    for (const s of Object.values(servers)) await stop(s.child);
   }
-  report(results, endpoints, targets);
 }
 
 function report(results, endpoints, targets) {
