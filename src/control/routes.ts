@@ -79,7 +79,14 @@ export function controlRouter(host: ControlHost): express.Router {
     next(new ControlError(401, 'This control plane needs Authorization: Bearer <control token>.'));
   });
   router.use(express.json({ limit: '1mb', strict: false }));
-  router.use(...requestValidator(doc, { lenientQuery: false }));
+  // Made on the first control request: a simulator that is never steered never pays for it.
+  const validation = express.Router();
+  let ready = false;
+  router.use(function controlValidation(req, res, next) {
+    if (!ready) validation.use(...requestValidator(doc, { lenientQuery: false }));
+    ready = true;
+    validation(req, res, next);
+  });
 
   const world = (req: Request): World => {
     try {
