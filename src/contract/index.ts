@@ -81,8 +81,7 @@ export function compiledContractFile(file: string): string {
 }
 
 /** The JSON twin of a contract when the build wrote one from the current YAML; otherwise the YAML. */
-function readContract(file: string): OpenApiDocument {
-  const twin = compiledContractFile(file);
+export function readContract(file: string, twin = compiledContractFile(file)): OpenApiDocument {
   try {
     if (statSync(twin).mtimeMs >= statSync(file).mtimeMs) return JSON.parse(readFileSync(twin, 'utf8')) as OpenApiDocument;
   } catch {
