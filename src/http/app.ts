@@ -85,6 +85,7 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
   app.disable('etag');
   app.set('case sensitive routing', true);
   app.use(requestLog(options.logger));
+  app.use(badRequestTarget);
 
   const checker = options.strict ? createResponseChecker(doc) : undefined;
   const validatorFor = routeValidator(doc);
@@ -355,6 +356,24 @@ function run(
 }
 
 /** One log line per request: method, path, HTTP status, envelope code, time taken. */
+/**
+ * A request whose path does not percent-decode (`%ZZ`, a lone `%`, bytes that are not UTF-8) is
+ * refused before routing, as Go's HTTP server refuses a request target it cannot parse: 400,
+ * plain text. (Go would route a path whose escapes are valid but not UTF-8; routing here
+ * needs the decoded path, so those get the 400 too.)
+ */
+function badRequestTarget(req: Request, res: Response, next: NextFunction): void {
+  try {
+    decodeURIComponent(req.originalUrl.split('?')[0] ?? '');
+  } catch {
+    res.status(400).setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.setHeader('Connection', 'close');
+    res.end('400 Bad Request');
+    return;
+  }
+  next();
+}
+
 function requestLog(logger: Logger): RequestHandler {
   return function requestLog(req, res, next) {
     // Nothing to do per request when request lines are not logged (the level is read each time: it can change).

@@ -29,6 +29,20 @@ describe('routing', () => {
     expect(res.headers['cache-control']).toBeUndefined();
   });
 
+  it.each([
+    ['GET', '/api/v4/file/content/%ZZ/0/a.txt'],
+    ['GET', '/api/v4/workflow/progress/%'],
+    ['GET', '/api/v4/user/avatar/%FF'],
+    ['POST', '/api/v4/file/upload/x/%E0%A4%A'],
+    ['GET', '/nope/%zz'],
+  ])('%s %s (a path that does not percent-decode) → HTTP 400, text/plain "400 Bad Request", as Go answers', async (method, path) => {
+    const sim = testSimulator();
+    const res = await request(sim.app)[method.toLowerCase() as 'get'](path);
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(res.text).toBe('400 Bad Request');
+  });
+
   it.each(['HEAD', 'OPTIONS'])('%s on a GET route → the plain-text 404 (express would answer it itself)', async (method) => {
     const sim = testSimulator();
     const res = await request(sim.app)[method.toLowerCase() as 'head']('/api/v4/site/ping');
