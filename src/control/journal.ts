@@ -45,7 +45,8 @@ export interface JournalStats {
 }
 
 export interface Journal {
-  record(entry: Omit<JournalEntry, 'seq'>): void;
+  /** Keeps an exchange; `bytes` is what its bodies weigh, counted against the journal's byte budget. */
+  record(entry: Omit<JournalEntry, 'seq'>, bytes?: number): void;
   entries(filter?: JournalFilter): JournalEntry[];
   count(filter?: JournalFilter): number;
   stats(filter?: JournalFilter): JournalStats;
@@ -53,9 +54,15 @@ export interface Journal {
   clear(): number;
 }
 
-/** A journal keeping the last `limit` entries. */
-export function createJournal(limit = 10_000): Journal {
+/**
+ * A journal keeping the last `limit` entries, and fewer when their bodies together weigh more
+ * than `maxBytes` (the oldest go first), so a client sending large bodies cannot grow it without
+ * bound.
+ */
+export function createJournal(limit = 10_000, maxBytes = 64 * 1024 * 1024): Journal {
   let list: JournalEntry[] = [];
+  let sizes: number[] = [];
+  let total = 0;
   let seq = 0;
   const matches = (e: JournalEntry, f: JournalFilter) =>
     (f.method === undefined || e.method === f.method.toUpperCase()) &&
@@ -64,10 +71,15 @@ export function createJournal(limit = 10_000): Journal {
     (f.since === undefined || e.at_ms >= f.since);
   const select = (f: JournalFilter = {}) => list.filter((e) => matches(e, f));
   return {
-    record(entry) {
+    record(entry, bytes = 0) {
       // Copied with its property descriptors: a lazily decoded response stays lazy.
       list.push(Object.defineProperties({ seq: ++seq }, Object.getOwnPropertyDescriptors(entry)) as JournalEntry);
-      if (list.length > limit) list.shift();
+      sizes.push(bytes);
+      total += bytes;
+      while (list.length > limit || (total > maxBytes && list.length > 1)) {
+        list.shift();
+        total -= sizes.shift()!;
+      }
     },
     entries: select,
     count: (f) => select(f).length,
@@ -88,6 +100,8 @@ export function createJournal(limit = 10_000): Journal {
     clear() {
       const n = list.length;
       list = [];
+      sizes = [];
+      total = 0;
       return n;
     },
   };

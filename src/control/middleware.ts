@@ -46,7 +46,8 @@ export function selectWorld(worldFor: (name: string | undefined) => World): Requ
   };
 }
 
-const BODY_CAP = 256 * 1024;
+/** Largest body (request or response) the journal keeps; a longer one is recorded by its size. */
+export const JOURNAL_BODY_CAP = 256 * 1024;
 
 function decode(text: string): unknown {
   if (text === '') return null;
@@ -64,15 +65,17 @@ function decode(text: string): unknown {
  * given, never the request or the socket.
  */
 function exchange(
-  fields: Omit<JournalEntry, 'seq' | 'headers' | 'code' | 'response'>,
+  fields: Omit<JournalEntry, 'seq' | 'headers' | 'code' | 'response' | 'body'> & { body: Buffer | string | null },
   headers: IncomingHttpHeaders,
   bytes: Buffer,
+  responseSize: number,
 ): Omit<JournalEntry, 'seq'> {
   const code = /^\{"code":(-?\d+)[,}]/.exec(bytes.toString('latin1', 0, 24))?.[1];
   const { body, status, ...before } = fields;
-  const entry = { ...before, headers: {} as Record<string, string>, body, status, code: code === undefined ? null : Number(code), response: undefined as unknown };
+  const entry = { ...before, headers: {} as Record<string, string>, body: undefined as unknown, status, code: code === undefined ? null : Number(code), response: undefined as unknown };
   lazily(entry, 'headers', () => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])));
-  lazily(entry, 'response', () => decode(bytes.toString('utf8')));
+  lazily(entry, 'body', () => (Buffer.isBuffer(body) ? decode(body.toString('utf8')) : body));
+  lazily(entry, 'response', () => (responseSize > JOURNAL_BODY_CAP ? `<${responseSize} bytes>` : decode(bytes.toString('utf8'))));
   return entry;
 }
 
@@ -101,16 +104,18 @@ export function journal(bodyLimit: number, streamed: (method: string, path: stri
     const chunks: Buffer[] = [];
     let size = 0;
     const keep = (chunk: unknown) => {
-      if (chunk === undefined || chunk === null || typeof chunk === 'function' || size > BODY_CAP) return;
-      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-      size += buf.length;
-      chunks.push(buf);
+      if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
+      const length = Buffer.isBuffer(chunk) ? chunk.length : Buffer.byteLength(String(chunk));
+      // Past the cap only the size counts (the entry then says how long the answer was) and the
+      // first bytes, which hold the envelope's code.
+      if (size + length <= JOURNAL_BODY_CAP || size < 32) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+      size += length;
     };
     const write = res.write.bind(res) as (...args: unknown[]) => boolean;
     const end = res.end.bind(res) as (...args: unknown[]) => Response;
     res.write = ((chunk: unknown, ...rest: unknown[]) => (keep(chunk), write(chunk, ...rest))) as Response['write'];
     res.end = ((chunk?: unknown, ...rest: unknown[]) => (keep(chunk), end(chunk, ...rest))) as Response['end'];
-    let sent: unknown = null;
+    let sent: Buffer | string | null = null;
     res.on('close', () => {
       const fields = {
         namespace: world.name,
@@ -122,7 +127,10 @@ export function journal(bodyLimit: number, streamed: (method: string, path: stri
         body: sent,
         status: res.headersSent ? res.statusCode : 0,
       };
-      world.journal.record(exchange(fields, req.headers, Buffer.concat(chunks)));
+      const kept = Buffer.concat(chunks);
+      // An answer over the cap keeps only its head (a copy: the rest is let go).
+      const bytes = size > JOURNAL_BODY_CAP ? Buffer.from(kept.subarray(0, 32)) : kept;
+      world.journal.record(exchange(fields, req.headers, bytes, size), bytes.length + (Buffer.isBuffer(sent) ? sent.length : 0));
     });
     // A raw body (file content, upload chunks) is the route's to stream: the journal keeps its size only.
     if (streamed(req.method, req.path)) {
@@ -133,7 +141,7 @@ export function journal(bodyLimit: number, streamed: (method: string, path: stri
     readBody(req, res, (err?: unknown) => {
       // A body over the limit is the route's to refuse ("Parameter error"); remember it.
       if (err) res.locals.bodyError = err;
-      else if (Buffer.isBuffer(req.body)) sent = decode(req.body.toString('utf8'));
+      else if (Buffer.isBuffer(req.body)) sent = req.body.length > JOURNAL_BODY_CAP ? `<${req.body.length} bytes>` : req.body;
       next();
     });
   };

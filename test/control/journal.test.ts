@@ -100,6 +100,15 @@ describe('journal entries', () => {
     expect(entry).toMatchObject({ body: 'src=a&dst=b', status: 200, code: 40001, response: { code: 40001, msg: 'Parameter error' } });
   });
 
+  it('record a body or an answer over 256 KiB by its size only', async () => {
+    const sim = testSimulator();
+    const alice = await user(sim, 'alice');
+    const big = JSON.stringify({ src: ['x'.repeat(300_000)], dst: 'cloudreve://my/a.zip' });
+    await alice.post('/workflow/archive', big).set('Content-Type', 'application/json');
+    const [entry] = sim.journal.entries({ path: '/api/v4/workflow/archive' });
+    expect(entry).toMatchObject({ body: `<${Buffer.byteLength(big)} bytes>`, status: 200, code: 0 });
+  });
+
   it('record error envelopes with their code', async () => {
     const sim = testSimulator();
     await request(sim.app).get(LIST);

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { createJournal, type JournalEntry } from './journal.js';
+
+const entry = (path: string): Omit<JournalEntry, 'seq'> => ({
+  namespace: 'default',
+  at_ms: 0,
+  at: '1970-01-01T00:00:00.000Z',
+  method: 'GET',
+  path,
+  query: {},
+  headers: {},
+  body: null,
+  status: 200,
+  code: 0,
+  response: null,
+});
+
+describe('createJournal', () => {
+  it('keeps the last `limit` entries', () => {
+    const journal = createJournal(3);
+    for (let i = 1; i <= 5; i++) journal.record(entry(`/${i}`));
+    expect(journal.entries().map((e) => [e.seq, e.path])).toEqual([
+      [3, '/3'],
+      [4, '/4'],
+      [5, '/5'],
+    ]);
+  });
+
+  it('drops the oldest entries while the bodies it keeps weigh more than its byte budget, never the newest', () => {
+    const journal = createJournal(100, 1000);
+    journal.record(entry('/a'), 400);
+    journal.record(entry('/b'), 400);
+    expect(journal.count()).toBe(2);
+    journal.record(entry('/c'), 400);
+    expect(journal.entries().map((e) => e.path)).toEqual(['/b', '/c']);
+    journal.record(entry('/huge'), 5000);
+    expect(journal.entries().map((e) => e.path)).toEqual(['/huge']);
+    journal.clear();
+    journal.record(entry('/d'), 900);
+    expect(journal.entries().map((e) => e.path)).toEqual(['/d']);
+  });
+
+  it('keeps a lazily computed member lazy', () => {
+    const journal = createJournal();
+    let reads = 0;
+    const e = entry('/lazy');
+    Object.defineProperty(e, 'response', { enumerable: true, get: () => (++reads, { code: 0 }) });
+    journal.record(e);
+    expect(reads).toBe(0);
+    expect(journal.entries()[0]!.response).toEqual({ code: 0 });
+    expect(reads).toBe(1);
+  });
+});
