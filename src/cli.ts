@@ -4,6 +4,7 @@
  * `cloudreve-sim`: command-line flags and environment variables → options → a listening
  * simulator, with a start-up banner and one log line per request.
  */
+import { spawn } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -11,6 +12,7 @@ import { CLOCK_MODES, type ClockMode } from './engine/clock.js';
 import { PROFILE_NAMES, type ProfileName } from './engine/profile.js';
 import { EDITIONS, LOG_LEVELS, type LogLevel, type SimulatorOptions } from './options.js';
 import type { Edition } from './services/context.js';
+import { conformanceSummary, writeConformanceReport } from './control/conformance.js';
 import { createSimulator, DEFAULT_HOST, DEFAULT_PORT, type Simulator } from './simulator.js';
 
 export const HELP = `Usage: cloudreve-sim [options]
@@ -42,7 +44,15 @@ Options (each also read from the environment variable shown):
   --web <dir>           serve a built web frontend (with index.html) on the API's origin   CLOUDREVE_SIM_WEB
   --cors <origins>      comma-separated origins (or *) allowed to call /api/v4 from a browser   CLOUDREVE_SIM_CORS
   --log-level <level>   ${LOG_LEVELS.join(' | ')}   CLOUDREVE_SIM_LOG_LEVEL (info)
+  --coverage            collect behaviour coverage (GET /__sim/conformance)    CLOUDREVE_SIM_COVERAGE
   -h, --help            show this help
+
+Conformance (an SDK's test suite against the simulator):
+  cloudreve-sim conformance [--report <dir>] [options] [-- <command> [args...]]
+    Starts the simulator collecting coverage, runs <command> with CLOUDREVE_SIM_URL and
+    CLOUDREVE_SIM_API set (or waits for Ctrl-C without one), then writes <dir>/conformance.json,
+    <dir>/conformance.xml (JUnit) and <dir>/index.html (default dir: conformance-report) and
+    exits with the command's exit code. Request lines are not logged unless --log-level says so.
 `;
 
 export interface CliConfig {
@@ -77,6 +87,7 @@ const FLAGS = {
   web: { type: 'string' },
   cors: { type: 'string' },
   'log-level': { type: 'string' },
+  coverage: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -148,6 +159,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   set('jwtSecret', get('jwt-secret'));
   set('accessTokenTtl', num('access-ttl', true));
   set('refreshTokenTtl', num('refresh-ttl', true));
+  set('coverage', bool('coverage'));
   return { help: values.help === true, port, host: get('host') ?? DEFAULT_HOST, options };
 }
 
@@ -187,6 +199,60 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   return sim;
 }
 
+/**
+ * `cloudreve-sim conformance`: the simulator with coverage on, a client's command run against it
+ * (or, without one, until SIGINT/SIGTERM), then the report written. Resolves to the exit code:
+ * the command's, or 0.
+ */
+export async function conformanceMain(argv: string[], env: NodeJS.ProcessEnv = process.env, out = process.stdout): Promise<number> {
+  const dash = argv.indexOf('--');
+  const own = dash < 0 ? [...argv] : argv.slice(0, dash);
+  const command = dash < 0 ? [] : argv.slice(dash + 1);
+  let dir = 'conformance-report';
+  const at = own.indexOf('--report');
+  if (at >= 0) {
+    const given = own[at + 1];
+    if (!given || given.startsWith('--')) throw new Error('Invalid --report: give the folder to write the report into.\nRun cloudreve-sim --help for the options.');
+    dir = given;
+    own.splice(at, 2);
+  }
+  const config = parseCli(own, env);
+  if (config.help) {
+    out.write(HELP);
+    return 0;
+  }
+  if (!own.includes('--log-level') && !env[envName('log-level')]) config.options.logLevel = 'warn'; // the client's output stays readable
+  const sim = createSimulator({ ...config.options, coverage: true });
+  let code = 0;
+  try {
+    const url = await sim.listen(config.port, config.host);
+    out.write(banner(sim, url));
+    if (command.length > 0) {
+      out.write(`Running: ${command.join(' ')}\n`);
+      const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env: { ...env, CLOUDREVE_SIM_URL: url, CLOUDREVE_SIM_API: `${url}/api/v4` } });
+      code = await new Promise<number>((resolve) => {
+        child.once('error', (err) => {
+          out.write(`cloudreve-sim: could not run ${command[0]}: ${err.message}\n`);
+          resolve(127);
+        });
+        child.once('exit', (status, signal) => resolve(status ?? (signal ? 128 : 1)));
+      });
+    } else {
+      out.write('Collecting coverage; stop with Ctrl-C to write the report.\n');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+    }
+    const report = sim.conformance();
+    const files = writeConformanceReport(report, dir);
+    out.write(`${conformanceSummary(report)}\nReport: ${files.json}, ${files.junit}, ${files.html}\n`);
+  } finally {
+    await sim.close();
+  }
+  return code;
+}
+
 function isEntryPoint(): boolean {
   const entry = process.argv[1];
   if (!entry) return false;
@@ -197,7 +263,15 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
+if (isEntryPoint() && process.argv[2] === 'conformance') {
+  conformanceMain(process.argv.slice(3)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`cloudreve-sim: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+} else if (isEntryPoint()) {
   main(process.argv.slice(2)).then(
     (sim) => {
       if (!sim) return;

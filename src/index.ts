@@ -8,10 +8,12 @@ export { createSimulator, DEFAULT_HOST, DEFAULT_PORT } from './simulator.js';
 
 /* Utils */
 export { ApiError, Code } from './errors.js';
+export { conformanceHtml, conformanceJUnit, conformanceSummary, writeConformanceReport } from './control/conformance.js';
 
 export type { Simulator, SimNamespace, SimFaults } from './simulator.js';
 export type { FaultRule, FaultRuleInput, RequestMatch, TaskMatch } from './control/faults.js';
 export type { SimEvent, SimEventType } from './control/events.js';
+export type { ConformanceReport, FaultKind } from './control/conformance.js';
 export type { Journal, JournalEntry, JournalFilter, JournalStats } from './control/journal.js';
 export type { MintedToken } from './control/routes.js';
 export type { SimTaskInfo } from './control/tasks.js';

@@ -70,6 +70,11 @@ export interface SimulatorOptions {
   cursorPagination?: boolean;
   /** Serve the control plane under /__sim. Default true. */
   control?: boolean;
+  /**
+   * Collect behaviour coverage for `sim.conformance()` (and `GET /__sim/conformance`): the
+   * operations, task statuses and phases, error codes and fault kinds clients met. Default false.
+   */
+  coverage?: boolean;
   /** When set, /__sim needs `Authorization: Bearer <controlToken>`. */
   controlToken?: string;
   /** A YAML file whose `faults` list is installed at start. */
@@ -109,6 +114,7 @@ export interface ResolvedOptions {
   bodyLimit: number;
   logLevel: LogLevel;
   control: boolean;
+  coverage: boolean;
   fetchAllow: readonly string[];
   waitForSeeding: boolean;
   cursorPagination: boolean;
@@ -260,6 +266,7 @@ export function resolveOptions(o: SimulatorOptions = {}): ResolvedOptions {
     bodyLimit: positiveInt('bodyLimit', o.bodyLimit ?? 1024 * 1024),
     logLevel: oneOf('logLevel', o.logLevel ?? 'silent', LOG_LEVELS),
     control: o.control ?? true,
+    coverage: o.coverage ?? false,
     fetchAllow: o.fetchAllow ?? DEFAULT_FETCH_ALLOW,
     waitForSeeding: (() => {
       const v = o.waitForSeeding ?? site.wait_for_seeding ?? false;

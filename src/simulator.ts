@@ -15,6 +15,8 @@ import { parse } from 'yaml';
 import type { Accounts } from './accounts/accounts.js';
 import { loadContract } from './contract/index.js';
 import type { SimEvent } from './control/events.js';
+import { createCoverage, operationsOf, type ConformanceReport } from './control/conformance.js';
+import { WORKFLOWS } from './workflows/index.js';
 import { createFaultRegistry, DEFAULT_NAMESPACE, FaultError, type FaultRule, type FaultRuleInput } from './control/faults.js';
 import type { Journal } from './control/journal.js';
 import { journal as journalMiddleware, NamespaceError, requestFaults, selectWorld } from './control/middleware.js';
@@ -86,6 +88,12 @@ export interface Simulator extends SimNamespace {
   namespaces(): string[];
   /** Stops a namespace's tasks and removes its files; false when there is none. */
   dropNamespace(name: string): boolean;
+  /**
+   * Behaviour coverage so far, across every world and reset (needs `{ coverage: true }`): which
+   * operations clients called with which answers, which task types they saw in which statuses
+   * and phases, which error codes and fault kinds reached them. `writeConformanceReport` writes it.
+   */
+  conformance(): ConformanceReport;
   /** Starts an HTTP server (default port 5212 on 127.0.0.1; 0 picks a free port). Resolves to its URL. */
   listen(port?: number, host?: string): Promise<string>;
   /** Stops the server, every world and its clock, and removes the data folder if the simulator created it. */
@@ -125,7 +133,9 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
   const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'cloudreve-sim-'));
   if (!ownDataDir) mkdirSync(dataDir, { recursive: true });
-  const faults = createFaultRegistry(createRandom(options.seed === undefined ? undefined : `${options.seed}\0faults`));
+  const contract = loadContract();
+  const coverage = options.coverage ? createCoverage(contract) : undefined;
+  const faults = createFaultRegistry(createRandom(options.seed === undefined ? undefined : `${options.seed}\0faults`), coverage && ((rule) => coverage.fault(rule)));
   const worlds = new Map<string, World>();
 
   const newWorld = (name: string): World =>
@@ -208,10 +218,14 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
     },
   });
 
-  const contract = loadContract();
-  const before: RequestHandler[] = [selectWorld(worldFor), journalMiddleware(options.bodyLimit, streamsBody(contract)), requestFaults(faults)];
+  const before: RequestHandler[] = [selectWorld(worldFor), journalMiddleware(options.bodyLimit, streamsBody(contract), coverage && ((e) => coverage.observe(e))), requestFaults(faults)];
+  const conformance = (): ConformanceReport => {
+    if (!coverage) throw new Error('Failed to report conformance: this simulator collects no coverage. Please create it with { coverage: true } (cloudreve-sim --coverage).');
+    const universe = { operations: operationsOf(contract, options.edition, isLegacyVersion(options.version)), tasks: WORKFLOWS.map((w) => ({ type: w.type, phases: w.phases })) };
+    return coverage.report(universe, { version: options.version, edition: options.edition });
+  };
   const control = options.control
-    ? controlRouter({ worldFor, worlds: () => [...worlds.values()], drop, faults, mintToken, ...(options.controlToken ? { token: options.controlToken } : {}) })
+    ? controlRouter({ worldFor, worlds: () => [...worlds.values()], drop, faults, mintToken, conformance: coverage ? conformance : undefined, ...(options.controlToken ? { token: options.controlToken } : {}) })
     : undefined;
   // The control plane also answers under /api/__sim: a web frontend's service worker answers
   // every navigation on its origin with its own page except under /api/, so that is where the
@@ -253,6 +267,7 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
       },
       namespaces: () => [...worlds.keys()],
       dropNamespace: drop,
+      conformance,
       events: defaultHandle.events,
       tasks: defaultHandle.tasks,
       reset: defaultHandle.reset,

@@ -24,7 +24,7 @@ describe('parseCli', () => {
       '--seed', 's', '--strict', '--clock', 'virtual', '--speed', '2.5', '--profile', 'fast', '--edition', 'community',
       '--hash-salt', 'salt', '--jwt-secret', 'k', '--access-ttl', '600', '--refresh-ttl', '7200', '--debug', '--log-level', 'warn',
       '--scenario', 'faults.yaml', '--control-token', 'ct', '--no-control', '--fetch-allow', 'example.org, *.test',
-      '--wait-for-seeding', '--web', 'dist', '--cors', 'http://localhost:5173, https://ui.test',
+      '--wait-for-seeding', '--web', 'dist', '--cors', 'http://localhost:5173, https://ui.test', '--coverage',
     ];
     expect(parseCli(argv, {})).toEqual({
       help: false,
@@ -34,7 +34,7 @@ describe('parseCli', () => {
         clock: 'virtual', edition: 'community', logLevel: 'warn', strict: true, debug: true, control: false,
         scenario: 'faults.yaml', controlToken: 'ct', fetchAllow: ['example.org', '*.test'], waitForSeeding: true,
         fixtures: 'fx', accounts: 'a.yaml', dataDir: 'data', seed: 's', speed: 2.5, profile: 'fast', hashSalt: 'salt', jwtSecret: 'k',
-        accessTokenTtl: 600, refreshTokenTtl: 7200, web: 'dist', cors: ['http://localhost:5173', 'https://ui.test'],
+        accessTokenTtl: 600, refreshTokenTtl: 7200, web: 'dist', cors: ['http://localhost:5173', 'https://ui.test'], coverage: true,
       },
     });
   });

@@ -171,7 +171,8 @@ function matchesTask(m: TaskMatch, task: Task, phase?: string): boolean {
   return true;
 }
 
-export function createFaultRegistry(random: Random): FaultRegistry {
+/** `onFire` hears of every firing (the conformance report counts fault kinds with it). */
+export function createFaultRegistry(random: Random, onFire?: (rule: FaultRule) => void): FaultRegistry {
   let rules: FaultRule[] = [];
   let nextId = 1;
   // Rules bound to particular tasks (nth, Prefer), by "namespace:taskId".
@@ -188,6 +189,7 @@ export function createFaultRegistry(random: Random): FaultRegistry {
   const fire = (rule: FaultRule): boolean => {
     if (spent(rule) || !chance(rule)) return false;
     rule.fired += 1;
+    onFire?.(rule);
     return true;
   };
 

@@ -10,6 +10,7 @@ import { wallDelay } from '../engine/clock.js';
 import { serializeEnvelope, correlationId } from '../http/envelope.js';
 import type { World } from '../world.js';
 import { parsePreferFaults, type FaultRegistry, type FaultRule } from './faults.js';
+import type { ObservedExchange } from './conformance.js';
 import type { JournalEntry } from './journal.js';
 
 export const NAMESPACE_HEADER = 'X-Sim-Namespace';
@@ -95,7 +96,11 @@ function lazily<T extends object, K extends keyof T>(obj: T, key: K, make: () =>
  * when a fault answers or no route exists; routes then find the body already read. Raw bodies
  * (`streamed`) are left to their routes.
  */
-export function journal(bodyLimit: number, streamed: (method: string, path: string) => boolean = () => false): RequestHandler {
+export function journal(
+  bodyLimit: number,
+  streamed: (method: string, path: string) => boolean = () => false,
+  observe?: (exchange: ObservedExchange) => void,
+): RequestHandler {
   const readBody = express.raw({ type: () => true, limit: bodyLimit });
   return function journal(req, res, next) {
     const world = res.locals.world!;
@@ -130,7 +135,9 @@ export function journal(bodyLimit: number, streamed: (method: string, path: stri
       const kept = Buffer.concat(chunks);
       // An answer over the cap keeps only its head (a copy: the rest is let go).
       const bytes = size > JOURNAL_BODY_CAP ? Buffer.from(kept.subarray(0, 32)) : kept;
-      world.journal.record(exchange(fields, req.headers, bytes, size), bytes.length + (Buffer.isBuffer(sent) ? sent.length : 0));
+      const entry = exchange(fields, req.headers, bytes, size);
+      world.journal.record(entry, bytes.length + (Buffer.isBuffer(sent) ? sent.length : 0));
+      observe?.({ method: entry.method, path: entry.path, operation: res.locals.operationId, code: entry.code, response: () => entry.response });
     });
     // A raw body (file content, upload chunks) is the route's to stream: the journal keeps its size only.
     if (streamed(req.method, req.path)) {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { loadContract } from '../contract/index.js';
+import type { ConformanceReport } from './conformance.js';
 import { requestValidator } from '../contract/validator.js';
 import type { DriveNode } from '../drive/drive.js';
 import { formatTime } from '../util/time.js';
@@ -26,6 +27,8 @@ export interface ControlHost {
   drop(name: string): boolean;
   faults: FaultRegistry;
   mintToken(world: World, email: string): Promise<MintedToken | undefined>;
+  /** The behaviour coverage so far; absent when the simulator collects none. */
+  conformance?: (() => ConformanceReport) | undefined;
   /** When set, every call needs `Authorization: Bearer <token>`. */
   token?: string;
 }
@@ -236,6 +239,14 @@ export function controlRouter(host: ControlHost): express.Router {
     route((req) => {
       const w = world(req);
       return { namespace: w.name, tasks: worldTasks(w, (req.query as { limit?: number }).limit) };
+    }),
+  );
+
+  router.get(
+    '/conformance',
+    route(() => {
+      if (!host.conformance) throw new ControlError(409, 'This simulator collects no coverage: start it with --coverage (or { coverage: true }), or through `cloudreve-sim conformance`.');
+      return host.conformance();
     }),
   );
 
