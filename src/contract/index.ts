@@ -101,6 +101,23 @@ export function loadContract(file: string = CONTRACT_FILE): OpenApiDocument {
 }
 
 /**
+ * Finds the operation a request names by its method and path (`prefix` + the contract's path
+ * template, each `{param}` one segment); undefined for paths the contract does not have.
+ */
+export function operationMatcher(doc: OpenApiDocument, prefix = ''): (method: string, path: string) => OpenApiOperation | undefined {
+  const routes: Array<{ method: string; pattern: RegExp; op: OpenApiOperation }> = [];
+  for (const [template, item] of Object.entries(doc.paths)) {
+    for (const [method, raw] of Object.entries(item)) {
+      const op = raw as OpenApiOperation;
+      if (!op || typeof op !== 'object' || !op.operationId) continue;
+      const literal = `${prefix}${template}`.split(/\{[^}]+\}/).map((s) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&'));
+      routes.push({ method: method.toUpperCase(), pattern: new RegExp(`^${literal.join('[^/]+')}/?$`), op });
+    }
+  }
+  return (method, path) => routes.find((r) => r.method === method && r.pattern.test(path))?.op;
+}
+
+/**
  * Memoizes something compiled from a contract (validators): compiled once per document and
  * shared read-only by every simulator using it.
  */

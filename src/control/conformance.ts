@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { OpenApiDocument, OpenApiOperation } from '../contract/index.js';
+import { operationMatcher, type OpenApiDocument, type OpenApiOperation } from '../contract/index.js';
 import type { TaskStatus } from '../engine/task.js';
 import { Code } from '../errors.js';
 import type { FaultRule } from './faults.js';
@@ -60,23 +60,6 @@ export interface ConformanceReport {
   faults: Array<{ kind: FaultKind; fired: number }>;
 }
 
-/**
- * The operation a request names, by method and path (`/api/v4/...`), for the answers given
- * before routing (an injected fault); undefined for paths the contract does not have.
- */
-export function operationMatcher(doc: OpenApiDocument): (method: string, path: string) => string | undefined {
-  const routes: Array<{ method: string; pattern: RegExp; operation: string }> = [];
-  for (const [p, item] of Object.entries(doc.paths)) {
-    for (const [method, raw] of Object.entries(item)) {
-      const op = raw as OpenApiOperation;
-      if (!op || typeof op !== 'object' || !op.operationId) continue;
-      const pattern = new RegExp(`^/api/v4${p.split(/\{[^}]+\}/).map((s) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+')}/?$`);
-      routes.push({ method: method.toUpperCase(), pattern, operation: op.operationId });
-    }
-  }
-  return (method, path) => routes.find((r) => r.method === method && r.pattern.test(path))?.operation;
-}
-
 /** One answer the client got, as the journal saw it. */
 export interface ObservedExchange {
   method: string;
@@ -100,7 +83,7 @@ const TASK_ANSWERS = new Set(['listTasks', 'createArchive', 'extractArchive', 'c
 const CODE_NAMES = new Map<number, string>(Object.entries(Code).map(([name, code]) => [code, name]));
 
 export function createCoverage(doc: OpenApiDocument): Coverage {
-  const operationOf = operationMatcher(doc);
+  const operationAt = operationMatcher(doc, '/api/v4');
   const calls = new Map<string, Map<string, number>>();
   const statuses = new Map<string, number>();
   const phases = new Map<string, number>();
@@ -117,7 +100,7 @@ export function createCoverage(doc: OpenApiDocument): Coverage {
   return {
     observe({ method, path, operation: routed, code, response }) {
       requests++;
-      const operation = routed ?? operationOf(method, path);
+      const operation = routed ?? operationAt(method, path)?.operationId;
       if (!operation) return;
       const perCode = calls.get(operation) ?? calls.set(operation, new Map()).get(operation)!;
       bump(perCode, code === null ? 'none' : String(code));

@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Logger } from 'pino';
 import type { User } from '../accounts/accounts.js';
 import { routeValidator } from '../contract/validator.js';
-import { HTTP_METHODS, type OpenApiDocument, type OpenApiOperation, type OperationId } from '../contract/index.js';
+import { HTTP_METHODS, operationMatcher, type OpenApiDocument, type OpenApiOperation, type OperationId } from '../contract/index.js';
 import { ApiError, Code, Msg } from '../errors.js';
 import type { Edition, ServiceContext } from '../services/context.js';
 import { resolveCaller } from '../services/session.js';
@@ -316,16 +316,8 @@ function rawBody(req: Request, _res: Response, next: NextFunction): void {
  * is relative to /api/v4.
  */
 export function streamsBody(doc: OpenApiDocument): (method: string, path: string) => boolean {
-  const routes: Array<{ method: string; pattern: RegExp }> = [];
-  for (const [path, item] of Object.entries(doc.paths)) {
-    for (const method of HTTP_METHODS) {
-      const op = item[method] as OpenApiOperation | undefined;
-      if (!op?.requestBody?.content['application/octet-stream']) continue;
-      const pattern = new RegExp(`^${path.split(/\{[^}]+\}/).map((s) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+')}/?$`);
-      routes.push({ method: method.toUpperCase(), pattern });
-    }
-  }
-  return (method, path) => routes.some((r) => r.method === method && r.pattern.test(path));
+  const operationAt = operationMatcher(doc);
+  return (method, path) => !!operationAt(method, path)?.requestBody?.content['application/octet-stream'];
 }
 
 function run(
