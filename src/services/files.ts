@@ -352,12 +352,28 @@ export function checkMetadata(ctx: ServiceContext, metadata: Readonly<Record<str
   }
 }
 
+/** Writing happens in `my` only: an unknown file system → -1, another one (trash, shares) → 403. */
+export function requireMyFs(uri: CloudreveUri): void {
+  if (!uri.knownFs) throw unknownFs();
+  if (uri.fs !== 'my') throw notSupported();
+}
+
+/**
+ * How many leading segments of a path exist; the nearest existing one must be a folder (a file
+ * on the way to a new object → 403 "Not supported action").
+ */
+export function existingDepth(ctx: ServiceContext, ownerId: number, segments: readonly string[]): number {
+  let depth = 0;
+  while (depth < segments.length && ctx.drive.stat(ownerId, segments.slice(0, depth + 1))) depth++;
+  if (ctx.drive.stat(ownerId, segments.slice(0, depth))?.kind !== 'folder') throw notSupported();
+  return depth;
+}
+
 /** POST /file/create (spec F§7). */
 export function createFile(ctx: ServiceContext, caller: User | undefined, body: RequestBody<'createFile'>): FileDto {
   const uri = parse(body.uri);
   checkMetadata(ctx, body.metadata);
-  if (!uri.knownFs) throw unknownFs();
-  if (uri.fs !== 'my') throw notSupported();
+  requireMyFs(uri);
   const { ownerId } = openFs(ctx, caller, uri);
   const segments = uri.segments;
   const folder = body.type === 'folder';
@@ -369,9 +385,7 @@ export function createFile(ctx: ServiceContext, caller: User | undefined, body: 
   }
 
   // The nearest existing ancestor must be a folder; each missing segment is then made in turn.
-  let depth = 0;
-  while (depth < segments.length && ctx.drive.stat(ownerId, segments.slice(0, depth + 1))) depth++;
-  if (ctx.drive.stat(ownerId, segments.slice(0, depth))?.kind !== 'folder') throw notSupported();
+  const depth = existingDepth(ctx, ownerId, segments);
   const owner = ctx.accounts.userById(ownerId)!;
   let node: DriveNode | undefined;
   for (let i = depth; i < segments.length; i++) {

@@ -21,7 +21,7 @@ import { ApiError, Code } from '../errors.js';
 import { policyRefuses, type Policy } from '../storage/policies.js';
 import type { ServiceContext } from './context.js';
 import { lockConflict } from './locks.js';
-import { checkMetadata, FileMessages, fileDto, openFs, parse } from './files.js';
+import { checkMetadata, existingDepth, FileMessages, fileDto, notSupported, openFs, parse, pathNotExist, requireMyFs } from './files.js';
 
 export const UploadMessages = {
   tooLarge: 'File is too large',
@@ -116,15 +116,6 @@ function checkNewFile(ctx: ServiceContext, ownerId: number, segments: readonly s
   if (refusal === 'too_large') throw new ApiError(Code.FileTooLarge, UploadMessages.tooLarge);
 }
 
-/** A folder on the way to a new file is a file → 403 "Not supported action". */
-function checkParents(ctx: ServiceContext, ownerId: number, segments: readonly string[]): void {
-  for (let i = 1; i < segments.length; i++) {
-    const n = ctx.drive.stat(ownerId, segments.slice(0, i));
-    if (!n) return;
-    if (n.kind !== 'folder') throw new ApiError(Code.NoPermission, FileMessages.notSupported);
-  }
-}
-
 /** `previous` against the file's current entity (`[0,8]` for a file without content). */
 function checkPrevious(ctx: ServiceContext, node: DriveNode, previous: string | undefined): void {
   if (!previous) return;
@@ -194,15 +185,14 @@ export async function updateFileContent(
   const size = declaredSize(header);
   if (size > MAX_EDIT_SIZE) throw new ApiError(Code.FileTooLarge, UploadMessages.tooLarge);
   const uri = parse(query.uri);
-  if (!uri.knownFs) throw new ApiError(Code.Unset, '');
-  if (uri.fs !== 'my') throw new ApiError(Code.NoPermission, FileMessages.notSupported);
+  requireMyFs(uri);
   const { ownerId } = openFs(ctx, caller, uri);
   const segments = uri.segments;
   if (segments.length === 0) throw new ApiError(Code.ObjectExist, FileMessages.objectExisted);
   sweepUploads(ctx);
   const existing = ctx.drive.stat(ownerId, segments);
   if (existing?.kind === 'folder') throw new ApiError(Code.ObjectExist, FileMessages.objectExisted);
-  if (!existing) checkParents(ctx, ownerId, segments);
+  if (!existing) existingDepth(ctx, ownerId, segments);
   if (ctx.locks.at(ownerId, segments)) throw lockConflict();
   const owner = ctx.accounts.userById(ownerId)!;
   const policy = ctx.policies.byId(existing?.policyId ?? owner.group.policyId)!;
@@ -249,8 +239,7 @@ export function createUploadSession(ctx: ServiceContext, caller: User | undefine
   const uri = parse(body.uri);
   if (body.policy_id && ctx.ids.decode('policy', body.policy_id) === undefined) throw new ApiError(Code.ParamErr, UploadMessages.unknownPolicyId);
   checkMetadata(ctx, body.metadata);
-  if (!uri.knownFs) throw new ApiError(Code.Unset, '');
-  if (uri.fs !== 'my') throw new ApiError(Code.NoPermission, FileMessages.notSupported);
+  requireMyFs(uri);
   const { ownerId } = openFs(ctx, caller, uri);
   const segments = uri.segments;
   sweepUploads(ctx);
@@ -258,8 +247,8 @@ export function createUploadSession(ctx: ServiceContext, caller: User | undefine
   const existing = segments.length === 0 ? ctx.drive.stat(ownerId, []) : ctx.drive.stat(ownerId, segments);
   const version = body.entity_type === 'version';
   if (existing && (!body.entity_type || existing.kind === 'folder')) throw new ApiError(Code.ObjectExist, FileMessages.objectExisted);
-  if (!existing && body.entity_type === 'live_photo') throw new ApiError(Code.ParentNotExist, FileMessages.pathNotExist);
-  if (!existing) checkParents(ctx, ownerId, segments);
+  if (!existing && body.entity_type === 'live_photo') throw pathNotExist();
+  if (!existing) existingDepth(ctx, ownerId, segments);
   if (ctx.locks.at(ownerId, segments)) throw lockConflict();
   const owner = ctx.accounts.userById(ownerId)!;
   const policy = ctx.policies.byId(owner.group.policyId)!;
@@ -335,7 +324,7 @@ export async function uploadChunk(
   const session = ctx.uploads.get(sessionId);
   if (!session || session.completing || !caller || session.ownerId !== caller.id) throw sessionGone();
   const node = ctx.drive.stat(session.ownerId, session.segments);
-  if (!node || node.kind !== 'file') throw new ApiError(Code.ParentNotExist, FileMessages.pathNotExist);
+  if (!node || node.kind !== 'file') throw pathNotExist();
   // Only local storage takes chunks through the server; other policies upload to their storage.
   if (ctx.policies.byId(session.policyId)?.type !== 'local') throw new ApiError(Code.PolicyNotAllowed, '');
   if (session.chunkSize === 0 && index > 0) throw new ApiError(Code.InvalidChunkIndex, UploadMessages.chunkIndexTooLarge);
@@ -402,13 +391,12 @@ async function complete(ctx: ServiceContext, session: UploadSession): Promise<vo
 /** DELETE /file/upload (spec F§10.3). */
 export function deleteUploadSession(ctx: ServiceContext, caller: User | undefined, body: RequestBody<'deleteUploadSession'>): void {
   const uri = parse(body.uri);
-  if (!uri.knownFs) throw new ApiError(Code.Unset, '');
-  if (uri.fs !== 'my') throw new ApiError(Code.NoPermission, FileMessages.notSupported);
+  requireMyFs(uri);
   const { ownerId } = openFs(ctx, caller, uri);
   sweepUploads(ctx);
   const node = ctx.drive.stat(ownerId, uri.segments);
-  if (!node) throw new ApiError(Code.ParentNotExist, FileMessages.pathNotExist);
-  if (uri.segments.length === 0) throw new ApiError(Code.NoPermission, FileMessages.notSupported);
+  if (!node) throw pathNotExist();
+  if (uri.segments.length === 0) throw notSupported();
   const session = ctx.uploads.get(body.id);
   if (session && (session.ownerId !== ownerId || session.segments.join('/') !== uri.segments.join('/'))) {
     throw new ApiError(Code.NotFound, UploadMessages.sessionNotFound);
