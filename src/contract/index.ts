@@ -100,6 +100,11 @@ export function loadContract(file: string = CONTRACT_FILE): OpenApiDocument {
   return doc;
 }
 
+/** Whether a simulated server serves an operation: `x-cr-edition: pro` ones only on pro, `x-cr-since: 4.18.0` ones not below 4.18.0. */
+export function isServed(op: OpenApiOperation, edition: string, legacy: boolean): boolean {
+  return !(op['x-cr-edition'] === 'pro' && edition !== 'pro') && !(op['x-cr-since'] && legacy);
+}
+
 /**
  * Finds the operation a request names by its method and path (`prefix` + the contract's path
  * template, each `{param}` one segment); undefined for paths the contract does not have.

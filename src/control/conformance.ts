@@ -8,12 +8,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { operationMatcher, type OpenApiDocument, type OpenApiOperation } from '../contract/index.js';
-import type { TaskStatus } from '../engine/task.js';
+import { isServed, operationMatcher, type OpenApiDocument, type OpenApiOperation } from '../contract/index.js';
+import { TRANSITIONS, type TaskStatus } from '../engine/task.js';
 import { Code } from '../errors.js';
 import type { FaultRule } from './faults.js';
 
-export const TASK_STATUSES: readonly TaskStatus[] = ['queued', 'processing', 'suspending', 'completed', 'error', 'canceled'];
+/** Every status, in the state machine's order. */
+const TASK_STATUSES = Object.keys(TRANSITIONS) as readonly TaskStatus[];
 
 export const FAULT_KINDS = ['envelope', 'reset', 'truncate', 'delay', 'fail_critical', 'fail_retryable', 'stall', 'slow'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -42,8 +43,7 @@ export function operationsOf(doc: OpenApiDocument, edition: string, legacy: bool
     for (const [method, raw] of Object.entries(item)) {
       const op = raw as OpenApiOperation;
       if (!op || typeof op !== 'object' || !op.operationId) continue;
-      if (op['x-cr-edition'] === 'pro' && edition !== 'pro') continue;
-      if (op['x-cr-since'] && legacy) continue;
+      if (!isServed(op, edition, legacy)) continue;
       out.push({ operation: op.operationId, method: method.toUpperCase(), path: `/api/v4${p}` });
     }
   }

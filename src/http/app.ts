@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Logger } from 'pino';
 import type { User } from '../accounts/accounts.js';
 import { routeValidator } from '../contract/validator.js';
-import { HTTP_METHODS, operationMatcher, type OpenApiDocument, type OpenApiOperation, type OperationId } from '../contract/index.js';
+import { HTTP_METHODS, isServed, operationMatcher, type OpenApiDocument, type OpenApiOperation, type OperationId } from '../contract/index.js';
 import { ApiError, Code, Msg } from '../errors.js';
 import type { Edition, ServiceContext } from '../services/context.js';
 import { resolveCaller } from '../services/session.js';
@@ -122,8 +122,7 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
     for (const method of HTTP_METHODS) {
       const op = item[method] as OpenApiOperation | undefined;
       if (!op) continue;
-      if (op['x-cr-edition'] === 'pro' && options.edition !== 'pro') continue;
-      if (op['x-cr-since'] && options.legacy) continue;
+      if (!isServed(op, options.edition, options.legacy ?? false)) continue;
       const handler = handlers[op.operationId as OperationId] as Handler<OperationId> | undefined;
       if (!handler) throw new Error(`No handler for contract operation ${op.operationId}.`);
       const binding = bindingOf(doc, op);
