@@ -16,7 +16,7 @@ import { ApiError, Code } from '../errors.js';
 import { HttpReply } from '../http/reply.js';
 import { formatTime } from '../util/time.js';
 import type { ServiceContext } from './context.js';
-import { entityNotExist, MAX_BATCHED_FILES, notSupported, parse, resolve } from './files.js';
+import { entityNotExist, notSupported, parse, parseBatch, resolve } from './files.js';
 
 /** Lifetime of an archive download session and its URL (`archive_timeout`), in seconds. */
 export const ARCHIVE_SESSION_SECONDS = 600;
@@ -127,8 +127,7 @@ export function createArchiveSession(
   body: RequestBody<'getFileUrl'>,
   siteUrl: string,
 ): Schemas['FileUrlResponse'] {
-  if (body.uris.length > MAX_BATCHED_FILES) throw new ApiError(Code.BatchLimitExceeded, `Maximum allowed batch size: ${MAX_BATCHED_FILES}`);
-  body.uris.forEach(parse);
+  parseBatch(body.uris);
   if (!caller || !ctx.accounts.hasPermission(caller, 'archive_download')) throw new ApiError(Code.GroupNotAllowed, '');
   const now = ctx.clock.now();
   // Sessions past their time (valid through their last second, like the signature) are forgotten whenever a new one is made.

@@ -10,7 +10,7 @@ import type { RequestBody } from '../contract/index.js';
 import { buildUri } from '../drive/uri.js';
 import { ApiError, Code } from '../errors.js';
 import type { ServiceContext } from './context.js';
-import { aggregatedKey, FileMessages, MAX_BATCHED_FILES, notSupported, parse, resolve } from './files.js';
+import { aggregatedKey, batchFailure, notSupported, parseBatch, resolve } from './files.js';
 import { lockConflict } from './locks.js';
 import { sweepUploads } from './uploads.js';
 
@@ -20,8 +20,7 @@ export const DeleteMessages = {
 
 /** DELETE /file (spec F§11). */
 export function deleteFiles(ctx: ServiceContext, caller: User | undefined, body: RequestBody<'deleteFiles'>): void {
-  if (body.uris.length > MAX_BATCHED_FILES) throw new ApiError(Code.BatchLimitExceeded, `Maximum allowed batch size: ${MAX_BATCHED_FILES}`);
-  const uris = body.uris.map(parse);
+  const uris = parseBatch(body.uris);
   if (body.unlink && !(caller && ctx.accounts.hasPermission(caller, 'advance_delete'))) {
     throw new ApiError(Code.NoPermission, DeleteMessages.advanceDeleteRequired);
   }
@@ -63,8 +62,5 @@ export function deleteFiles(ctx: ServiceContext, caller: User | undefined, body:
       failures.push([aggregatedKey(body.uris[i]!), err]);
     }
   });
-  if (failures.length > 0) {
-    const msg = failures.length === 1 ? failures[0]![1].message : FileMessages.batchFailed;
-    throw new ApiError(Code.BatchOperationFailed, msg, undefined, { aggregated: failures });
-  }
+  if (failures.length > 0) throw batchFailure(failures);
 }

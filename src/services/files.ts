@@ -503,10 +503,21 @@ export function pathEscape(name: string): string {
   return out;
 }
 
+/** A batch's URIs, before any work (spec F§1.3): more than `max_batched_file` → 40074; one that does not parse → 40001. */
+export function parseBatch(texts: readonly string[]): CloudreveUri[] {
+  if (texts.length > MAX_BATCHED_FILES) throw new ApiError(Code.BatchLimitExceeded, `Maximum allowed batch size: ${MAX_BATCHED_FILES}`);
+  return texts.map(parse);
+}
+
+/** The 40081 of a batch whose items failed (spec F§1.3): one failure's own message, else "One or more operation failed". */
+export function batchFailure(failures: ReadonlyArray<readonly [string, ApiError]>): ApiError {
+  const msg = failures.length === 1 ? failures[0]![1].message : FileMessages.batchFailed;
+  return new ApiError(Code.BatchOperationFailed, msg, undefined, { aggregated: failures });
+}
+
 /** POST /file/url (spec F§12.1). `siteUrl` is the origin the URLs start with. */
 export function fileUrls(ctx: ServiceContext, caller: User | undefined, body: RequestBody<'getFileUrl'>, siteUrl: string): Schemas['FileUrlResponse'] {
-  if (body.uris.length > MAX_BATCHED_FILES) throw new ApiError(Code.BatchLimitExceeded, `Maximum allowed batch size: ${MAX_BATCHED_FILES}`);
-  const uris = body.uris.map(parse);
+  const uris = parseBatch(body.uris);
   // `archive: true` is answered by services/files-archive.ts (the route sends it there).
   const wanted = body.entity ? (ctx.ids.decode('entity', body.entity) ?? -1) : undefined;
 
@@ -535,10 +546,7 @@ export function fileUrls(ctx: ServiceContext, caller: User | undefined, body: Re
       urls.push({ url: '' });
     }
   });
-  if (failures.length > 0 && !body.skip_error) {
-    const msg = failures.length === 1 ? failures[0]![1].message : FileMessages.batchFailed;
-    throw new ApiError(Code.BatchOperationFailed, msg, undefined, { aggregated: failures });
-  }
+  if (failures.length > 0 && !body.skip_error) throw batchFailure(failures);
   const signed = urls.some((u) => u.url !== '');
   return { urls, expires: signed ? formatTime(expiresMs, ctx.site.utcOffsetMinutes, true) : null };
 }
