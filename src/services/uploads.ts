@@ -21,6 +21,7 @@ import { ApiError, Code } from '../errors.js';
 import { policyRefuses, type Policy } from '../storage/policies.js';
 import type { ServiceContext } from './context.js';
 import { lockConflict } from './locks.js';
+import { capacity } from './user.js';
 import { checkMetadata, existingDepth, FileMessages, fileDto, notSupported, openFs, parse, pathNotExist, requireMyFs } from './files.js';
 
 export const UploadMessages = {
@@ -69,11 +70,6 @@ export interface UploadSession {
   completing: boolean;
 }
 
-/** Bytes the user's running uploads and content saves reserve. */
-export function reservedBytes(ctx: ServiceContext, userId: number): number {
-  return ctx.locks.reserved(userId);
-}
-
 /**
  * Ends a session: chunks still streaming are stopped (they answer 40011), its lock and
  * temporary data go; with `dropPlaceholder`, so does a placeholder it made that is still one.
@@ -95,10 +91,8 @@ export function sweepUploads(ctx: ServiceContext): void {
   for (const s of [...ctx.uploads.values()]) if (s.expiresAt <= now && !s.completing) endSession(ctx, s, true);
 }
 
-const capacityOf = (ctx: ServiceContext, userId: number): { total: number; used: number } => ({
-  total: ctx.accounts.userById(userId)!.group.maxStorage,
-  used: ctx.drive.used(userId) + reservedBytes(ctx, userId),
-});
+/** The owner's quota and usage, what running uploads and saves reserve included. */
+const capacityOf = (ctx: ServiceContext, userId: number) => capacity(ctx, ctx.accounts.userById(userId)!);
 
 const sessionGone = () => new ApiError(Code.UploadSessionExpired, '');
 

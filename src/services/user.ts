@@ -6,11 +6,10 @@ import type { User } from '../accounts/accounts.js';
 import type { Schemas } from '../contract/index.js';
 import { ApiError, Code } from '../errors.js';
 import type { ServiceContext } from './context.js';
-import { reservedBytes } from './uploads.js';
 
-/** GET /user/capacity: the group's quota and the bytes of the user's files, plus what running uploads reserve. */
+/** GET /user/capacity: the group's quota and the bytes of the user's files, plus what running uploads and saves reserve. */
 export function capacity(ctx: ServiceContext, user: User): Schemas['Capacity'] {
-  return { total: user.group.maxStorage, used: ctx.drive.used(user.id) + reservedBytes(ctx, user.id) };
+  return { total: user.group.maxStorage, used: ctx.drive.used(user.id) + ctx.locks.reserved(user.id) };
 }
 
 /**
