@@ -19,6 +19,7 @@ import { correlationId, errorEnvelope, serializeEnvelope, type Envelope } from '
 import { handlers as defaultHandlers, type Handler, type Handlers } from './routes/index.js';
 import { HttpReply } from './reply.js';
 import { createResponseChecker } from './self-check.js';
+import { chain } from './chain.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -84,8 +85,7 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('case sensitive routing', true);
-  app.use(requestLog(options.logger));
-  app.use(badRequestTarget);
+  app.use(chain([requestLog(options.logger), badRequestTarget]));
 
   const checker = options.strict ? createResponseChecker(doc) : undefined;
   const validatorFor = routeValidator(doc);
@@ -126,26 +126,33 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
       const handler = handlers[op.operationId as OperationId] as Handler<OperationId> | undefined;
       if (!handler) throw new Error(`No handler for contract operation ${op.operationId}.`);
       const binding = bindingOf(doc, op);
-      router[method](expressPath(path), [
-        // Express lets HEAD into GET routes; only operations declared for HEAD answer it.
-        ...(method === 'get' ? [skipHead] : []),
-        operation(op.operationId as OperationId),
-        callerResolution(),
-        ...guards(op),
-        ...bind(binding, validatorFor(), options.bodyLimit),
-        run(handler, (req, res, env) => send(req, res, env), sendReply),
-      ]);
+      // One handler per route: its steps run as one chain (see http/chain).
+      router[method](
+        expressPath(path),
+        chain([
+          // Express lets HEAD into GET routes; only operations declared for HEAD answer it.
+          ...(method === 'get' ? [skipHead] : []),
+          operation(op.operationId as OperationId),
+          callerResolution(),
+          ...guards(op),
+          ...bind(binding, validatorFor(), options.bodyLimit),
+          run(handler, (req, res, env) => send(req, res, env), sendReply),
+        ]),
+      );
     }
   }
   // The contract has no OPTIONS operations, but express would answer them by itself (with an
   // Allow list); the real server answers 404. HEAD reaches only the operations declaring it.
   for (const [at, handler] of options.mounts ?? []) app.use(at, handler);
-  if (options.cors) app.use('/api/v4', options.cors);
-  app.use('/api/v4', ...options.before);
-  app.use('/api/v4', (req: Request, res: Response, next: NextFunction) =>
-    req.method === 'OPTIONS' ? notFound(req, res) : next(),
+  app.use(
+    '/api/v4',
+    chain([
+      ...(options.cors ? [options.cors] : []),
+      ...options.before,
+      (req: Request, res: Response, next: NextFunction) => (req.method === 'OPTIONS' ? notFound(req, res) : next()),
+      router,
+    ]),
   );
-  app.use('/api/v4', router);
   if (options.fallback) app.use(options.fallback);
   app.use(notFound);
 
