@@ -26,6 +26,19 @@ describe('createJournal', () => {
     ]);
   });
 
+  it('keeps its order and count across many drops (the dropped front is cut off in batches)', () => {
+    const journal = createJournal(10, 10_000);
+    for (let i = 1; i <= 5000; i++) journal.record(entry(`/${i}`), i % 7);
+    expect(journal.count()).toBe(10);
+    expect(journal.entries().map((e) => e.seq)).toEqual([4991, 4992, 4993, 4994, 4995, 4996, 4997, 4998, 4999, 5000]);
+    expect(journal.entries({ path: '/4995' }).map((e) => e.path)).toEqual(['/4995']);
+    // The byte budget still counts only what is kept: 10 entries weigh under 60, the new one 10 000.
+    journal.record(entry('/big'), 10_000);
+    expect(journal.entries().map((e) => e.path)).toEqual(['/big']);
+    expect(journal.clear()).toBe(1);
+    expect(journal.count()).toBe(0);
+  });
+
   it('drops the oldest entries while the bodies it keeps weigh more than its byte budget, never the newest', () => {
     const journal = createJournal(100, 1000);
     journal.record(entry('/a'), 400);

@@ -55,52 +55,77 @@ export interface Journal {
 }
 
 /**
+ * An entry as readers see it, its members in the journal's order: `at`, `query`, `headers`,
+ * `body` and `response` read through to what was recorded, so what is computed on first read
+ * (a decoded body) is computed only when someone reads it, and once.
+ */
+function view(seq: number, e: Omit<JournalEntry, 'seq'>): JournalEntry {
+  const out = { seq, namespace: e.namespace, at_ms: e.at_ms } as JournalEntry;
+  const defer = (key: 'at' | 'query' | 'headers' | 'body' | 'response') => Object.defineProperty(out, key, { enumerable: true, get: () => e[key] });
+  defer('at');
+  out.method = e.method;
+  out.path = e.path;
+  defer('query');
+  defer('headers');
+  defer('body');
+  out.status = e.status;
+  out.code = e.code;
+  defer('response');
+  return out;
+}
+
+/**
  * A journal keeping the last `limit` entries, and fewer when their bodies together weigh more
  * than `maxBytes` (the oldest go first), so a client sending large bodies cannot grow it without
- * bound.
+ * bound. Recording is the hot path (every request): an entry is kept as given, and only the
+ * entries a reader asks for are turned into `JournalEntry` views.
  */
 export function createJournal(limit = 10_000, maxBytes = 64 * 1024 * 1024): Journal {
-  let list: JournalEntry[] = [];
-  let sizes: number[] = [];
+  // A queue: live entries are list[head..]; the dropped front is cut off now and then.
+  let list: Array<{ seq: number; entry: Omit<JournalEntry, 'seq'>; bytes: number }> = [];
+  let head = 0;
   let total = 0;
   let seq = 0;
-  const matches = (e: JournalEntry, f: JournalFilter) =>
+  const matches = (e: Omit<JournalEntry, 'seq'>, f: JournalFilter) =>
     (f.method === undefined || e.method === f.method.toUpperCase()) &&
     globMatch(f.path, e.path) &&
     (f.code === undefined || e.code === f.code) &&
     (f.since === undefined || e.at_ms >= f.since);
-  const select = (f: JournalFilter = {}) => list.filter((e) => matches(e, f));
+  const select = (f: JournalFilter = {}) => {
+    const hits = [];
+    for (let i = head; i < list.length; i++) if (matches(list[i]!.entry, f)) hits.push(list[i]!);
+    return hits;
+  };
   return {
     record(entry, bytes = 0) {
-      // Copied with its property descriptors: a lazily decoded response stays lazy.
-      list.push(Object.defineProperties({ seq: ++seq }, Object.getOwnPropertyDescriptors(entry)) as JournalEntry);
-      sizes.push(bytes);
+      list.push({ seq: ++seq, entry, bytes });
       total += bytes;
-      while (list.length > limit || (total > maxBytes && list.length > 1)) {
-        list.shift();
-        total -= sizes.shift()!;
+      while (list.length - head > limit || (total > maxBytes && list.length - head > 1)) total -= list[head++]!.bytes;
+      if (head > 1024 && head * 2 > list.length) {
+        list = list.slice(head);
+        head = 0;
       }
     },
-    entries: select,
+    entries: (f) => select(f).map((r) => view(r.seq, r.entry)),
     count: (f) => select(f).length,
     stats(f) {
       const hits = select(f);
       let min: number | null = null;
       for (let i = 1; i < hits.length; i++) {
-        const gap = hits[i]!.at_ms - hits[i - 1]!.at_ms;
+        const gap = hits[i]!.entry.at_ms - hits[i - 1]!.entry.at_ms;
         if (min === null || gap < min) min = gap;
       }
       return {
         count: hits.length,
-        first_at: hits[0]?.at ?? null,
-        last_at: hits[hits.length - 1]?.at ?? null,
+        first_at: hits[0]?.entry.at ?? null,
+        last_at: hits[hits.length - 1]?.entry.at ?? null,
         min_interval_ms: min,
       };
     },
     clear() {
-      const n = list.length;
+      const n = list.length - head;
       list = [];
-      sizes = [];
+      head = 0;
       total = 0;
       return n;
     },

@@ -60,34 +60,49 @@ function decode(text: string): unknown {
 }
 
 /**
- * A journal entry. The response is kept as bytes (outside the JS heap) and decoded, like the
- * headers copied, only when someone reads it; every envelope starts with its code, which is all
- * the journal needs up front. Built out here so that what it keeps alive is only what it is
- * given, never the request or the socket.
+ * A journal entry as recorded. The response is kept as bytes (outside the JS heap); it, the
+ * request body, the query and the headers are decoded only when someone reads them (and then
+ * kept). Every envelope starts with its code, which is all the journal needs up front. It keeps
+ * alive only what it is given, never the request or the socket.
  */
-function exchange(
-  fields: Omit<JournalEntry, 'seq' | 'headers' | 'code' | 'response' | 'body'> & { body: Buffer | string | null },
-  headers: IncomingHttpHeaders,
-  bytes: Buffer,
-  responseSize: number,
-): Omit<JournalEntry, 'seq'> {
-  const code = /^\{"code":(-?\d+)[,}]/.exec(bytes.toString('latin1', 0, 24))?.[1];
-  const { body, status, ...before } = fields;
-  const entry = { ...before, headers: {} as Record<string, string>, body: undefined as unknown, status, code: code === undefined ? null : Number(code), response: undefined as unknown };
-  lazily(entry, 'headers', () => Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])));
-  lazily(entry, 'body', () => (Buffer.isBuffer(body) ? decode(body.toString('utf8')) : body));
-  lazily(entry, 'response', () => (responseSize > JOURNAL_BODY_CAP ? `<${responseSize} bytes>` : decode(bytes.toString('utf8'))));
-  return entry;
-}
-
-/** Makes `key` of `obj` computed by `make` on first read (and kept), still enumerable in its place. */
-function lazily<T extends object, K extends keyof T>(obj: T, key: K, make: () => T[K]): void {
-  let value: T[K];
-  let made = false;
-  Object.defineProperty(obj, key, {
-    enumerable: true,
-    get: () => (made ? value : ((made = true), (value = make()))),
-  });
+class Exchange implements Omit<JournalEntry, 'seq'> {
+  readonly code: number | null;
+  #query?: Record<string, string | string[]>;
+  #headers?: Record<string, string>;
+  #body?: { value: unknown };
+  #response?: { value: unknown };
+  constructor(
+    readonly namespace: string,
+    readonly at_ms: number,
+    readonly method: string,
+    /** The request target as sent (path and query). */
+    private readonly url: string,
+    readonly path: string,
+    private readonly rawHeaders: IncomingHttpHeaders,
+    private readonly sent: Buffer | string | null,
+    readonly status: number,
+    private readonly bytes: Buffer,
+    private readonly responseSize: number,
+  ) {
+    const code = /^\{"code":(-?\d+)[,}]/.exec(bytes.toString('latin1', 0, 24))?.[1];
+    this.code = code === undefined ? null : Number(code);
+  }
+  get at(): string {
+    return new Date(this.at_ms).toISOString();
+  }
+  get query(): Record<string, string | string[]> {
+    return (this.#query ??= queryAsSent(this.url));
+  }
+  get headers(): Record<string, string> {
+    return (this.#headers ??= Object.fromEntries(Object.entries(this.rawHeaders).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])));
+  }
+  get body(): unknown {
+    const sent = this.sent;
+    return (this.#body ??= { value: Buffer.isBuffer(sent) ? decode(sent.toString('utf8')) : sent }).value;
+  }
+  get response(): unknown {
+    return (this.#response ??= { value: this.responseSize > JOURNAL_BODY_CAP ? `<${this.responseSize} bytes>` : decode(this.bytes.toString('utf8')) }).value;
+  }
 }
 
 /**
@@ -105,7 +120,6 @@ export function journal(
   return function journal(req, res, next) {
     const world = res.locals.world!;
     const at = world.clock.now();
-    const query = queryAsSent(req.originalUrl);
     const chunks: Buffer[] = [];
     let size = 0;
     const keep = (chunk: unknown) => {
@@ -116,26 +130,23 @@ export function journal(
       if (size + length <= JOURNAL_BODY_CAP || size < 32) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
       size += length;
     };
-    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
-    const end = res.end.bind(res) as (...args: unknown[]) => Response;
-    res.write = ((chunk: unknown, ...rest: unknown[]) => (keep(chunk), write(chunk, ...rest))) as Response['write'];
-    res.end = ((chunk?: unknown, ...rest: unknown[]) => (keep(chunk), end(chunk, ...rest))) as Response['end'];
+    const { write, end } = res;
+    res.write = function (this: Response, chunk: unknown, ...rest: unknown[]) {
+      keep(chunk);
+      return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as Response['write'];
+    res.end = function (this: Response, chunk?: unknown, ...rest: unknown[]) {
+      keep(chunk);
+      return (end as (...args: unknown[]) => Response).call(this, chunk, ...rest);
+    } as Response['end'];
     let sent: Buffer | string | null = null;
     res.on('close', () => {
-      const fields = {
-        namespace: world.name,
-        at_ms: at,
-        at: new Date(at).toISOString(),
-        method: req.method,
-        path: req.originalUrl.split('?')[0]!,
-        query,
-        body: sent,
-        status: res.headersSent ? res.statusCode : 0,
-      };
-      const kept = Buffer.concat(chunks);
+      const kept = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       // An answer over the cap keeps only its head (a copy: the rest is let go).
       const bytes = size > JOURNAL_BODY_CAP ? Buffer.from(kept.subarray(0, 32)) : kept;
-      const entry = exchange(fields, req.headers, bytes, size);
+      const url = req.originalUrl;
+      const q = url.indexOf('?');
+      const entry = new Exchange(world.name, at, req.method, url, q < 0 ? url : url.slice(0, q), req.headers, sent, res.headersSent ? res.statusCode : 0, bytes, size);
       world.journal.record(entry, bytes.length + (Buffer.isBuffer(sent) ? sent.length : 0));
       observe?.({ method: entry.method, path: entry.path, operation: res.locals.operationId, code: entry.code, response: () => entry.response });
     });

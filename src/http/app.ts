@@ -100,7 +100,8 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
     }
     res.locals.envelopeCode = env.code;
     res.status(200).setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.end(serializeEnvelope(env));
+    // As bytes: the journal keeps the same buffer the socket is given.
+    res.end(Buffer.from(serializeEnvelope(env)));
   };
 
   /** A non-envelope answer (HttpReply); strict mode checks the operation declares its status. */
