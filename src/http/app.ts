@@ -305,7 +305,48 @@ function bind(binding: Binding, validator: RequestHandler[], bodyLimit: number):
         });
       },
   );
-  return [...(binding.hasBody ? readJsonBody(bodyLimit) : []), ...(binding.rawBody ? [rawBody] : []), normalizeQuery(binding), ...validate];
+  const checks = [normalizeQuery(binding), ...validate];
+  if (binding.hasBody) return [...readJsonBody(bodyLimit), ...checks];
+  if (binding.rawBody) return [rawBody, ...checks];
+  return [rememberingValid(chain(checks))];
+}
+
+/** How many distinct valid request targets each body-less route remembers. */
+const VALID_TARGETS_KEPT = 1024;
+
+/**
+ * The checks of an operation without a body, remembering the request targets that passed: what
+ * they decide and produce (the normalized, coerced query and path parameters) depends on the
+ * target alone, so a client polling the same URL is validated once, not at every poll. A target
+ * that failed is checked again each time (its error renders from the request). A request that
+ * carries a body anyway (the journal has read it) is always checked in full. Each route keeps its
+ * latest `VALID_TARGETS_KEPT` targets.
+ */
+function rememberingValid(checks: RequestHandler): RequestHandler {
+  const valid = new Map<string, { query: Record<string, unknown>; params: Record<string, string> }>();
+  const copy = <T extends Record<string, unknown>>(o: T): T => {
+    const out: Record<string, unknown> = {};
+    for (const k in o) out[k] = Array.isArray(o[k]) ? [...(o[k] as unknown[])] : o[k];
+    return out as T;
+  };
+  return function validated(req, res, next) {
+    if (req.body !== undefined) return checks(req, res, next);
+    const target = req.originalUrl;
+    const known = valid.get(target);
+    if (known) {
+      // The same pinned, writable query the checks leave (express 5 would parse it again on each read).
+      Object.defineProperty(req, 'query', { value: copy(known.query), writable: true, configurable: true, enumerable: true });
+      req.params = copy(known.params);
+      return next();
+    }
+    checks(req, res, (err?: unknown) => {
+      if (err === undefined || err === null) {
+        if (valid.size >= VALID_TARGETS_KEPT) valid.delete(valid.keys().next().value!);
+        valid.set(target, { query: copy(req.query as Record<string, unknown>), params: copy(req.params as Record<string, string>) });
+      }
+      next(err);
+    });
+  };
 }
 
 /**

@@ -138,6 +138,40 @@ describe('non-envelope answers (HttpReply)', () => {
   });
 });
 
+describe('validation of a body-less request, remembered per request target', () => {
+  // A handler that answers the query it was given, then spoils it (a remembered result must not carry that over).
+  const seen: unknown[] = [];
+  const echo = ({ query }: { query: unknown }) => {
+    seen.push(structuredClone(query));
+    (query as Record<string, unknown>).spoiled = true;
+    return { query } as never;
+  };
+  const app = () =>
+    createHttpApp(loadContract(), { edition: 'community', before: [fixedContext(testContext())], strict: false, debug: false, bodyLimit: 1024, logger: pino({ level: 'silent' }) }, { ...handlers, getFileInfo: echo });
+
+  it('gives every request of a target the same normalized, coerced query, as a fresh copy', async () => {
+    const a = app();
+    const target = '/api/v4/file/info?uri=cloudreve%3A%2F%2Fmy&extended=1&extended=0&folder_summary=&x=y';
+    const first = await request(a).get(target);
+    const later = [await request(a).get(target), await request(a).get(target)];
+    const want = { uri: 'cloudreve://my', extended: true, x: 'y' };
+    expect(first.body).toEqual({ code: 0, data: { query: { ...want, spoiled: true } }, msg: '' });
+    expect(later.map((r) => r.body)).toEqual([first.body, first.body]);
+    expect(seen.slice(-3)).toEqual([want, want, want]);
+  });
+
+  it('checks a target that failed again at every request', async () => {
+    const a = app();
+    const bad = '/api/v4/file/info?uri=cloudreve%3A%2F%2Fmy&extended=maybe';
+    for (let i = 0; i < 3; i++) {
+      const res = await request(a).get(bad);
+      expect(res.body).toMatchObject({ code: 40001, msg: 'Parameter error' });
+    }
+    // A target differing only in its query is its own target.
+    expect((await request(a).get('/api/v4/file/info?uri=cloudreve%3A%2F%2Fmy&extended=t')).body).toMatchObject({ code: 0, data: { query: { extended: true } } });
+  });
+});
+
 /** A service context like a simulator's (its own data folder, removed after the test), for an app built with other handlers. */
 function testContext() {
   const dir = mkdtempSync(path.join(tmpdir(), 'ctx-'));
