@@ -36,6 +36,8 @@ declare global {
       userId?: number;
       /** The decoded entity number on operations guarded by `entityId`. */
       entityId?: number;
+      /** The validated query, when it was remembered (otherwise `req.query` holds it). */
+      query?: Record<string, unknown>;
       /** The envelope `code` sent, for the request log. */
       envelopeCode?: number;
     }
@@ -334,8 +336,8 @@ function rememberingValid(checks: RequestHandler): RequestHandler {
     const target = req.originalUrl;
     const known = valid.get(target);
     if (known) {
-      // The same pinned, writable query the checks leave (express 5 would parse it again on each read).
-      Object.defineProperty(req, 'query', { value: copy(known.query), writable: true, configurable: true, enumerable: true });
+      // Handed to the handler as the checks' own result would be (see `run`).
+      res.locals.query = copy(known.query);
       req.params = copy(known.params);
       return next();
     }
@@ -380,7 +382,7 @@ function run(
           ctx: ctxOf(res),
           caller: res.locals.caller,
           body: req.body as never,
-          query: req.query as never,
+          query: (res.locals.query ?? req.query) as never,
           taskId: res.locals.taskId,
           userId: res.locals.userId,
           entityId: res.locals.entityId,
