@@ -60,7 +60,7 @@ function decode(text: string): unknown {
 }
 
 /**
- * A journal entry as recorded. The response is kept as bytes (outside the JS heap); it, the
+ * A journal entry as recorded. The response is kept as it was sent (a string, or bytes); it, the
  * request body, the query and the headers are decoded only when someone reads them (and then
  * kept). Every envelope starts with its code, which is all the journal needs up front. It keeps
  * alive only what it is given, never the request or the socket.
@@ -81,10 +81,11 @@ class Exchange implements Omit<JournalEntry, 'seq'> {
     private readonly rawHeaders: IncomingHttpHeaders,
     private readonly sent: Buffer | string | null,
     readonly status: number,
-    private readonly bytes: Buffer,
+    private readonly sentBack: Buffer | string,
     private readonly responseSize: number,
   ) {
-    const code = /^\{"code":(-?\d+)[,}]/.exec(bytes.toString('latin1', 0, 24))?.[1];
+    const head = typeof sentBack === 'string' ? sentBack.slice(0, 24) : sentBack.toString('latin1', 0, 24);
+    const code = /^\{"code":(-?\d+)[,}]/.exec(head)?.[1];
     this.code = code === undefined ? null : Number(code);
   }
   get at(): string {
@@ -101,7 +102,7 @@ class Exchange implements Omit<JournalEntry, 'seq'> {
     return (this.#body ??= { value: Buffer.isBuffer(sent) ? decode(sent.toString('utf8')) : sent }).value;
   }
   get response(): unknown {
-    return (this.#response ??= { value: this.responseSize > JOURNAL_BODY_CAP ? `<${this.responseSize} bytes>` : decode(this.bytes.toString('utf8')) }).value;
+    return (this.#response ??= { value: this.responseSize > JOURNAL_BODY_CAP ? `<${this.responseSize} bytes>` : decode(this.sentBack.toString()) }).value;
   }
 }
 
@@ -120,14 +121,14 @@ export function journal(
   return function journal(req, res, next) {
     const world = res.locals.world!;
     const at = world.clock.now();
-    const chunks: Buffer[] = [];
+    const chunks: Array<Buffer | string> = [];
     let size = 0;
     const keep = (chunk: unknown) => {
       if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
       const length = Buffer.isBuffer(chunk) ? chunk.length : Buffer.byteLength(String(chunk));
       // Past the cap only the size counts (the entry then says how long the answer was) and the
       // first bytes, which hold the envelope's code.
-      if (size + length <= JOURNAL_BODY_CAP || size < 32) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+      if (size + length <= JOURNAL_BODY_CAP || size < 32) chunks.push(Buffer.isBuffer(chunk) ? chunk : String(chunk));
       size += length;
     };
     const { write, end } = res;
@@ -141,9 +142,10 @@ export function journal(
     } as Response['end'];
     let sent: Buffer | string | null = null;
     res.on('close', () => {
-      const kept = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      // One chunk (an envelope) is kept as it is: no copy, no conversion.
+      const kept = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks.map((c) => (Buffer.isBuffer(c) ? c : Buffer.from(c))));
       // An answer over the cap keeps only its head (a copy: the rest is let go).
-      const bytes = size > JOURNAL_BODY_CAP ? Buffer.from(kept.subarray(0, 32)) : kept;
+      const bytes = size > JOURNAL_BODY_CAP ? Buffer.from(kept.slice(0, 32)) : kept;
       const url = req.originalUrl;
       const q = url.indexOf('?');
       const entry = new Exchange(world.name, at, req.method, url, q < 0 ? url : url.slice(0, q), req.headers, sent, res.headersSent ? res.statusCode : 0, bytes, size);

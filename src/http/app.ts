@@ -102,8 +102,7 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
     }
     res.locals.envelopeCode = env.code;
     res.status(200).setHeader('Content-Type', 'application/json; charset=utf-8');
-    // As bytes: the journal keeps the same buffer the socket is given.
-    res.end(Buffer.from(serializeEnvelope(env)));
+    res.end(serializeEnvelope(env));
   };
 
   /** A non-envelope answer (HttpReply); strict mode checks the operation declares its status. */
