@@ -3,9 +3,40 @@
  * Request validation against an OpenAPI document (express-openapi-validator), built once per
  * document and shared: the middleware keeps no per-request state.
  */
+import { createRequire } from 'node:module';
 import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { compiledOnce, type OpenApiDocument } from './index.js';
+
+type SpecValidator = { validate(doc: unknown): { errors: unknown[] } };
+type SpecValidatorClass = new (opts: { version: string; validateApiSpec: boolean }) => SpecValidator;
+
+/**
+ * express-openapi-validator builds an OpenAPI meta-schema validator for every instance, and
+ * compiles it (about 200 ms, most of a cold start), even with `validateApiSpec: false`, where
+ * it is never used. Its module's class is looked up each time an instance is set up, so it is
+ * replaced once by one that builds the real validator only when the spec is to be validated.
+ * A version of the library without that module fails at start with a clear message.
+ */
+function skipUnusedSpecValidator(): void {
+  const require = createRequire(import.meta.url);
+  let mod: { OpenAPISchemaValidator?: SpecValidatorClass & { skipsUnused?: true } };
+  try {
+    mod = require('express-openapi-validator/dist/framework/openapi.schema.validator.js');
+  } catch {
+    mod = {};
+  }
+  const Original = mod.OpenAPISchemaValidator;
+  if (typeof Original !== 'function') throw new Error('unsupported express-openapi-validator version: no OpenAPISchemaValidator (pinned at 5.6.2)');
+  if (Original.skipsUnused) return;
+  const unused: SpecValidator = { validate: () => ({ errors: [] }) };
+  const Lazy = function (opts: { version: string; validateApiSpec: boolean }) {
+    return opts.validateApiSpec ? new Original(opts) : unused;
+  } as unknown as SpecValidatorClass & { skipsUnused: true };
+  Lazy.skipsUnused = true;
+  mod.OpenAPISchemaValidator = Lazy;
+}
+skipUnusedSpecValidator();
 
 const validators = new WeakMap<OpenApiDocument, RequestHandler[]>();
 

@@ -1,0 +1,46 @@
+import { createRequire } from 'node:module';
+import * as OpenApiValidator from 'express-openapi-validator';
+import express from 'express';
+import request from 'supertest';
+import { describe, expect, it, vi } from 'vitest';
+import './validator.js';
+
+const require = createRequire(import.meta.url);
+type SpecValidator = { validate(doc: unknown): { errors: unknown[] } };
+const { OpenAPISchemaValidator } = require('express-openapi-validator/dist/framework/openapi.schema.validator.js') as {
+  OpenAPISchemaValidator: new (opts: { version: string; validateApiSpec: boolean }) => SpecValidator;
+};
+
+/** Not an OpenAPI document: `paths` must be an object. */
+const BROKEN = { openapi: '3.1.0', info: { title: 't', version: '1' }, paths: 42 };
+
+describe('the OpenAPI meta-schema validator, once contract/validator is loaded', () => {
+  it('is still built, and still finds errors, when the spec is to be validated', () => {
+    expect(new OpenAPISchemaValidator({ version: '3.1.0', validateApiSpec: true }).validate(BROKEN).errors.length).toBeGreaterThan(0);
+  });
+
+  it('is not built when it would not be used', () => {
+    expect(new OpenAPISchemaValidator({ version: '3.1.0', validateApiSpec: false }).validate(BROKEN)).toEqual({ errors: [] });
+  });
+
+  it('leaves express-openapi-validator refusing a broken spec with validateApiSpec, and validating requests without it', async () => {
+    const doc = {
+      openapi: '3.1.0',
+      info: { title: 't', version: '1' },
+      paths: { '/n': { get: { parameters: [{ name: 'n', in: 'query', required: true, schema: { type: 'integer' } }], responses: { 200: { description: 'ok' } } } } },
+    };
+    const app = (apiSpec: unknown, validateApiSpec: boolean) =>
+      express()
+        .use(OpenApiValidator.middleware({ apiSpec: apiSpec as never, validateApiSpec, validateResponses: false }))
+        .get('/n', (_req, res) => void res.send('ok'))
+        .use(((err, _req, res, _next) => void res.status(err.status ?? 500).send(String(err.message))) as express.ErrorRequestHandler);
+    // The library prints what it found; that is not this test's output.
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const broken = await request(app(BROKEN, true)).get('/n');
+    quiet.mockRestore();
+    expect([broken.status, broken.text]).toEqual([500, 'openapi.validator: args.apiDoc was invalid.  See the output.']);
+    const fine = app(doc, false);
+    expect((await request(fine).get('/n?n=1')).text).toBe('ok');
+    expect((await request(fine).get('/n?n=x')).status).toBe(400);
+  });
+});
