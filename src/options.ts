@@ -4,10 +4,10 @@
  * value at fault and the allowed ones.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { readYamlFile } from './util/yaml-file.js';
 import type { Logger } from 'pino';
 import { CLOCK_MODES, type ClockMode } from './engine/clock.js';
 import { resolveProfile, type ProfileOption, type TimingProfile } from './engine/profile.js';
@@ -157,7 +157,7 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: readonly
 
 function readSite(file: string): SiteFile {
   try {
-    const doc = parse(readFileSync(file, 'utf8')) as unknown;
+    const doc = readYamlFile(file) as unknown;
     return doc && typeof doc === 'object' ? (doc as SiteFile) : {};
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};

@@ -4,14 +4,14 @@
  * namespaces), fault rules, data folder, HTTP app and server — so two simulators in one
  * process never share anything.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Express, RequestHandler } from 'express';
 import { pino, type Logger } from 'pino';
-import { parse } from 'yaml';
+import { readYamlFile } from './util/yaml-file.js';
 import type { Accounts } from './accounts/accounts.js';
 import { loadContract } from './contract/index.js';
 import type { SimEvent } from './control/events.js';
@@ -109,7 +109,7 @@ const NAMESPACE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 function readScenario(file: string): FaultRuleInput[] {
   let doc: unknown;
   try {
-    doc = parse(readFileSync(file, 'utf8'));
+    doc = readYamlFile(file);
   } catch (err) {
     throw new TypeError(`Failed to read scenario ${file}: ${(err as Error).message}`);
   }

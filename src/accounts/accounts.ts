@@ -3,8 +3,7 @@
  * Groups and users, loaded from the fixtures' accounts file. Each simulator owns its own
  * `Accounts`: nothing here is shared between instances.
  */
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { readYamlFile } from '../util/yaml-file.js';
 import { encodeBoolset } from '../util/boolset.js';
 
 /** Permission bits by name (spec §2.3). */
@@ -82,7 +81,7 @@ type Raw = Record<string, unknown>;
 export function loadAccounts(file: string, defaultCreatedAt: number): Accounts {
   let doc: unknown;
   try {
-    doc = parse(readFileSync(file, 'utf8'));
+    doc = readYamlFile(file);
   } catch (err) {
     throw new FixtureError(`Failed to read accounts file ${file}: ${(err as Error).message}`);
   }

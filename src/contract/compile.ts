@@ -1,14 +1,29 @@
 /**
  * @module contract/compile
- * Build step (`npm run build`): writes each contract as JSON beside the compiled contract
- * module, so a started simulator loads it without parsing YAML. The YAML stays the source: a
- * twin older than its YAML is ignored.
+ * Build step (`npm run build`): writes the JSON twin of each YAML file the simulator reads from
+ * the package (the contracts, the bundled fixtures' settings) under `dist/twins/`, so a started
+ * simulator loads them without a YAML parser (see util/yaml-file). A file whose value would not
+ * survive JSON gets no twin, and is parsed at start as before.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
-import { compiledContractFile, CONTRACT_FILE } from './index.js';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { PACKAGE_ROOT, parseYaml, twinOf } from '../util/yaml-file.js';
 
-const CONTRACTS = [CONTRACT_FILE, fileURLToPath(new URL('../../openapi/control.yaml', import.meta.url))];
+const FOLDERS = ['openapi', 'fixtures', 'fixtures/remote'];
 
-for (const file of CONTRACTS) writeFileSync(compiledContractFile(file), JSON.stringify(parse(readFileSync(file, 'utf8'))));
+for (const folder of FOLDERS) {
+  const dir = path.join(PACKAGE_ROOT, folder);
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.yaml'))) {
+    const file = path.join(dir, name);
+    const value = parseYaml(readFileSync(file, 'utf8'));
+    const json = JSON.stringify(value);
+    const twin = twinOf(file)!;
+    if (!isDeepStrictEqual(JSON.parse(json), value)) {
+      console.warn(`${path.relative(PACKAGE_ROOT, file)}: not plain JSON data, read as YAML at start`);
+      continue;
+    }
+    mkdirSync(path.dirname(twin), { recursive: true });
+    writeFileSync(twin, json);
+  }
+}

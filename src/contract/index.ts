@@ -3,10 +3,8 @@
  * The OpenAPI contract (`openapi/cloudreve-v4.yaml`) loaded for the HTTP layer, and the types
  * generated from it (`openapi.gen.ts`, made by `npm run generate:types`; never edit by hand).
  */
-import { readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { readYamlFile, twinOf } from '../util/yaml-file.js';
 import type { components, operations } from './openapi.gen.js';
 
 export type { components, operations, paths } from './openapi.gen.js';
@@ -72,22 +70,9 @@ export type JsonSchema = Record<string, unknown> & {
 // Parsed contracts are deeply frozen and shared: they are read-only data, not simulator state.
 const parsed = new Map<string, OpenApiDocument>();
 
-/**
- * Where the build keeps a contract as JSON (`npm run build` writes it beside this module), which
- * loads in a few milliseconds where the YAML takes hundreds.
- */
-export function compiledContractFile(file: string): string {
-  return fileURLToPath(new URL(`./${path.basename(file, path.extname(file))}.json`, import.meta.url));
-}
-
-/** The JSON twin of a contract when the build wrote one from the current YAML; otherwise the YAML. */
-export function readContract(file: string, twin = compiledContractFile(file)): OpenApiDocument {
-  try {
-    if (statSync(twin).mtimeMs >= statSync(file).mtimeMs) return JSON.parse(readFileSync(twin, 'utf8')) as OpenApiDocument;
-  } catch {
-    // no twin (running from the sources), or it cannot be read: the YAML is the source anyway
-  }
-  return parse(readFileSync(file, 'utf8')) as OpenApiDocument;
+/** The JSON twin of a contract when the build wrote one from the current YAML; otherwise the YAML (see util/yaml-file). */
+export function readContract(file: string, twin: string | undefined = twinOf(file)): OpenApiDocument {
+  return readYamlFile(file, twin) as OpenApiDocument;
 }
 
 /** Reads and parses the contract (once per file per process; the result is frozen). */

@@ -3,9 +3,9 @@
  * The simulated downloader's catalogue (`<fixtures>/remote/catalogue.yaml`): what known URLs
  * and magnet links serve — a fixture file, a size, a multi-file torrent, or a failure.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { readYamlFile } from '../util/yaml-file.js';
 
 export interface CatalogueEntry {
   name?: string;
@@ -38,7 +38,7 @@ export function loadCatalogue(fixtures: string): Catalogue {
   const fail = (where: string, what: string): never => {
     throw new TypeError(`Invalid catalogue ${file}: ${where}: ${what}.`);
   };
-  const doc = parse(readFileSync(file, 'utf8')) as unknown;
+  const doc = readYamlFile(file) as unknown;
   if (!Array.isArray(doc)) fail('top level', 'expected a list of entries');
   const byUrl = new Map<string, CatalogueEntry>();
   const byHash = new Map<string, CatalogueEntry>();

@@ -4,9 +4,9 @@
  * drive knows yet (`<fixtures>/storage/<policy id>/…`, the tree import walks). Policy 1 is the
  * default local policy of a fresh install; without a policies file it is the only one.
  */
-import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { readYamlFile } from '../util/yaml-file.js';
 import { KEEP_FILE } from '../drive/drive.js';
 import type { Schemas } from '../contract/index.js';
 import type { IdCodec } from '../util/ids.js';
@@ -69,7 +69,7 @@ export function loadPolicies(fixtures: string): Policies {
   if (!existsSync(file)) {
     list.push({ ...DEFAULT_POLICY });
   } else {
-    const doc = parse(readFileSync(file, 'utf8')) as unknown;
+    const doc = readYamlFile(file) as unknown;
     if (!Array.isArray(doc) || doc.length === 0) fail('top level', 'expected a non-empty list of policies');
     (doc as unknown[]).forEach((raw, i) => {
       const where = `policy ${i}`;
