@@ -181,7 +181,7 @@ function queryAsSent(url: string): Record<string, string | string[]> {
 
 /** Applies a request fault (from a rule or the request's `Prefer` header) before routing. */
 export function requestFaults(faults: FaultRegistry): RequestHandler {
-  return async function requestFaults(req, res, next) {
+  return function requestFaults(req, res, next) {
     const world = res.locals.world!;
     let prefer: FaultRule[];
     try {
@@ -218,8 +218,9 @@ export function requestFaults(faults: FaultRegistry): RequestHandler {
     }
     const aborted = new AbortController();
     res.once('close', () => aborted.abort()); // before an answer, 'close' means the client left
-    await wallDelay(t.delay_ms, aborted.signal);
-    if (!aborted.signal.aborted) next(); // the client may have gone meanwhile
+    return wallDelay(t.delay_ms, aborted.signal).then(() => {
+      if (!aborted.signal.aborted) next(); // the client may have gone meanwhile
+    });
   };
 }
 

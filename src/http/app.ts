@@ -374,22 +374,32 @@ function run(
   send: (req: Request, res: Response, env: Envelope) => void,
   sendReply: (res: Response, reply: HttpReply) => void,
 ): RequestHandler {
-  return async function handle(req, res, next) {
-    try {
-      const call = () =>
-        handler({
-          ctx: ctxOf(res),
-          caller: res.locals.caller,
-          body: req.body as never,
-          query: (res.locals.query ?? req.query) as never,
-          taskId: res.locals.taskId,
-          userId: res.locals.userId,
-          entityId: res.locals.entityId,
-          req,
-        });
-      const data = await (res.locals.aroundHandler ? res.locals.aroundHandler(call) : call());
+  return function handle(req, res, next) {
+    const answer = (data: unknown) => {
       if (data instanceof HttpReply) sendReply(res, data);
       else send(req, res, data === undefined ? { code: Code.Success, msg: '' } : { code: Code.Success, data, msg: '' });
+    };
+    const call = () =>
+      handler({
+        ctx: ctxOf(res),
+        caller: res.locals.caller,
+        body: req.body as never,
+        query: (res.locals.query ?? req.query) as never,
+        taskId: res.locals.taskId,
+        userId: res.locals.userId,
+        entityId: res.locals.entityId,
+        req,
+      });
+    let data: unknown;
+    try {
+      data = res.locals.aroundHandler ? res.locals.aroundHandler(call) : call();
+    } catch (err) {
+      return next(err);
+    }
+    // Most handlers answer at once; only those that wait get a promise hop.
+    if (data instanceof Promise) return void data.then(answer).catch(next);
+    try {
+      answer(data);
     } catch (err) {
       next(err);
     }

@@ -94,3 +94,22 @@ describe('formatTime', () => {
     expect(formatTime(T, parseUtcOffset('Z'))).toBe('2025-05-20T04:43:28Z');
   });
 });
+
+describe('formatTime, remembered', () => {
+  it('gives each instant, offset and precision its own text however they are interleaved and however many there are', () => {
+    const instants = [-1500, -1, 0, 1, 1500, 1_700_000_000_123];
+    const want = (ms: number, off: number, f: boolean) => {
+      const d = new Date(ms + off * 60_000).toISOString().slice(0, 23);
+      const frac = d.slice(20).replace(/0+$/, '');
+      const zone = off === 0 ? 'Z' : `${off < 0 ? '-' : '+'}${String(Math.floor(Math.abs(off) / 60)).padStart(2, '0')}:${String(Math.abs(off) % 60).padStart(2, '0')}`;
+      return `${d.slice(0, 19)}${f && frac ? `.${frac}` : ''}${zone}`;
+    };
+    for (let round = 0; round < 2; round++) {
+      for (const ms of instants) for (const off of [0, 480, -330]) for (const f of [false, true]) expect(formatTime(ms, off, f)).toBe(want(ms, off, f));
+    }
+    // Past what it remembers, it starts over and still answers right.
+    for (let ms = 0; ms < 10_000; ms++) formatTime(ms * 1000, 0);
+    expect(formatTime(1_700_000_000_123, 0, true)).toBe('2023-11-14T22:13:20.123Z');
+    expect(formatTime(1_700_000_000_123, 0)).toBe('2023-11-14T22:13:20Z');
+  });
+});

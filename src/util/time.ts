@@ -23,6 +23,23 @@ const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
  * without it the value is whole seconds, as stored rows are.
  */
 export function formatTime(ms: number, offsetMinutes: number, fraction = false): string {
+  // Lists format the same few instants at every poll: the latest ones are remembered.
+  const variant = offsetMinutes * 2 + (fraction ? 1 : 0);
+  let memo = formatted.get(variant);
+  if (!memo) formatted.set(variant, (memo = new Map()));
+  let s = memo.get(ms);
+  if (s === undefined) {
+    if (memo.size >= FORMATTED_KEPT) memo.clear();
+    memo.set(ms, (s = format(ms, offsetMinutes, fraction)));
+  }
+  return s;
+}
+
+/** Formatted instants remembered per UTC offset and precision (a plain cache: clearing it changes nothing but speed). */
+const FORMATTED_KEPT = 4096;
+const formatted = new Map<number, Map<number, string>>();
+
+function format(ms: number, offsetMinutes: number, fraction: boolean): string {
   const d = new Date(ms + offsetMinutes * 60_000);
   let s =
     `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}` +
