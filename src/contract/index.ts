@@ -92,19 +92,25 @@ export function isServed(op: OpenApiOperation, edition: string, legacy: boolean)
 
 /**
  * Finds the operation a request names by its method and path (`prefix` + the contract's path
- * template, each `{param}` one segment); undefined for paths the contract does not have.
+ * template, each `{param}` one segment); undefined for paths the contract does not have. `only`
+ * narrows the operations tried.
  */
-export function operationMatcher(doc: OpenApiDocument, prefix = ''): (method: string, path: string) => OpenApiOperation | undefined {
+export function operationMatcher(
+  doc: OpenApiDocument,
+  prefix = '',
+  only: (op: OpenApiOperation) => boolean = () => true,
+): (method: string, path: string) => OpenApiOperation | undefined {
   const routes: Array<{ method: string; pattern: RegExp; op: OpenApiOperation }> = [];
   for (const [template, item] of Object.entries(doc.paths)) {
     for (const [method, raw] of Object.entries(item)) {
       const op = raw as OpenApiOperation;
-      if (!op || typeof op !== 'object' || !op.operationId) continue;
+      if (!op || typeof op !== 'object' || !op.operationId || !only(op)) continue;
       const literal = `${prefix}${template}`.split(/\{[^}]+\}/).map((s) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&'));
       routes.push({ method: method.toUpperCase(), pattern: new RegExp(`^${literal.join('[^/]+')}/?$`), op });
     }
   }
-  return (method, path) => routes.find((r) => r.method === method && r.pattern.test(path))?.op;
+  const methods = new Set(routes.map((r) => r.method));
+  return (method, path) => (methods.has(method) ? routes.find((r) => r.method === method && r.pattern.test(path))?.op : undefined);
 }
 
 /**

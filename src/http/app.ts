@@ -365,8 +365,9 @@ function rawBody(req: Request, _res: Response, next: NextFunction): void {
  * is relative to /api/v4.
  */
 export function streamsBody(doc: OpenApiDocument): (method: string, path: string) => boolean {
-  const operationAt = operationMatcher(doc);
-  return (method, path) => !!operationAt(method, path)?.requestBody?.content['application/octet-stream'];
+  // Asked for every request: only the few raw-body operations are tried.
+  const rawAt = operationMatcher(doc, '', (op) => !!op.requestBody?.content['application/octet-stream']);
+  return (method, path) => rawAt(method, path) !== undefined;
 }
 
 function run(
