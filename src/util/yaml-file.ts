@@ -24,12 +24,11 @@ export function twinOf(file: string): string | undefined {
   return path.join(TWINS, `${rel}.json`);
 }
 
-let parser: { parse(text: string): unknown } | undefined;
+const require = createRequire(import.meta.url);
 
-/** Parses YAML text (the `yaml` package, loaded when first needed). */
+/** Parses YAML text (the `yaml` package, loaded when first needed; the module cache keeps it). */
 export function parseYaml(text: string): unknown {
-  parser ??= createRequire(import.meta.url)('yaml') as { parse(text: string): unknown };
-  return parser.parse(text);
+  return (require('yaml') as { parse(text: string): unknown }).parse(text);
 }
 
 /**
