@@ -309,16 +309,16 @@ function bind(binding: Binding, validator: RequestHandler[], bodyLimit: number):
   const checks = [normalizeQuery(binding), ...validate];
   if (binding.hasBody) return [...readJsonBody(bodyLimit), ...checks];
   if (binding.rawBody) return [rawBody, ...checks];
-  return [rememberingValid(chain(checks))];
+  return binding.targetOnly ? [rememberingValid(chain(checks))] : checks;
 }
 
 /** How many distinct valid request targets each body-less route remembers. */
 const VALID_TARGETS_KEPT = 1024;
 
 /**
- * The checks of an operation without a body, remembering the request targets that passed: what
- * they decide and produce (the normalized, coerced query and path parameters) depends on the
- * target alone, so a client polling the same URL is validated once, not at every poll. A target
+ * The checks of an operation without a body whose parameters are all in the path or the query,
+ * remembering the request targets that passed: what they decide and produce (the normalized,
+ * coerced query and path parameters) depends on the target alone, so a client polling the same URL is validated once, not at every poll. A target
  * that failed is checked again each time (its error renders from the request). A request that
  * carries a body anyway (the journal has read it) is always checked in full. Each route keeps its
  * latest `VALID_TARGETS_KEPT` targets.

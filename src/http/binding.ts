@@ -34,6 +34,8 @@ export interface Binding {
   booleanKeys: string[];
   /** Query and path parameters of type integer: only Go's integer spellings decode. */
   integerKeys: { query: string[]; params: string[] };
+  /** Every parameter is in the path or the query: validating a body-less request depends on its target alone. */
+  targetOnly: boolean;
 }
 
 /** Reads an operation's binding fields from the contract. */
@@ -42,8 +44,10 @@ export function bindingOf(doc: OpenApiDocument, op: OpenApiOperation): Binding {
   const queryKeys: string[] = [];
   const booleanKeys: string[] = [];
   const integerKeys: Binding['integerKeys'] = { query: [], params: [] };
+  let targetOnly = true;
   for (const p of op.parameters ?? []) {
     const param = resolveRef<OpenApiParameter>(doc, p);
+    if (param.in !== 'query' && param.in !== 'path') targetOnly = false;
     const type = resolveRef<JsonSchema>(doc, param.schema).type;
     if (type === 'integer' && (param.in === 'query' || param.in === 'path')) integerKeys[param.in === 'path' ? 'params' : 'query'].push(param.name);
     // Path parameters are never "empty" (the route needs them), but their rules name the field.
@@ -59,7 +63,7 @@ export function bindingOf(doc: OpenApiDocument, op: OpenApiOperation): Binding {
     const schema = resolveRef<JsonSchema>(doc, prop);
     fields.push({ in: 'body', key, field: schema['x-cr-field'] ?? pascal(key), required: !!bodySchema?.required?.includes(key) });
   }
-  return { fields, hasBody: !!bodySchema, rawBody: !!op.requestBody?.content['application/octet-stream'], queryKeys, booleanKeys, integerKeys };
+  return { fields, hasBody: !!bodySchema, rawBody: !!op.requestBody?.content['application/octet-stream'], queryKeys, booleanKeys, integerKeys, targetOnly };
 }
 
 function pascal(key: string): string {
