@@ -12,7 +12,8 @@
  * Properties: no 5xx; every request answered within a bound; every JSON answer an envelope;
  * every operation answered success at least once; every task the fuzz made has ended an hour
  * later, with a server message rather than a leaked exception; no file written outside the
- * users' folders; the heap stays bounded. FUZZ_SEED and FUZZ_RUNS
+ * users' folders, and the drives of users never signed in as unchanged (but for an admin's
+ * import for them); the heap stays bounded. FUZZ_SEED and FUZZ_RUNS
  * change the seed and the number of requests (a failure prints the seed and path to replay).
  */
 import { readdirSync, statSync } from 'node:fs';
@@ -374,6 +375,17 @@ describe('contract fuzzing', () => {
   it(`answers ${RUNS} fuzzed requests: no 5xx, no hang, envelopes only, nothing written outside the drives, the heap bounded`, { timeout: 300_000 }, async () => {
     gc();
     const heapBefore = process.memoryUsage().heapUsed;
+    // Users the fuzz never signs in as: carol, and the banned and inactive accounts.
+    const bystanders = [ACCOUNTS.carol.id, ACCOUNTS.banned.id, ACCOUNTS.inactive.id];
+    const driveOf = (id: number) => path.join(sim.dataDir, 'worlds', 'default', 'drives', String(id));
+    const driveFiles = (id: number) => {
+      try {
+        return filesBelow(driveOf(id)).sort();
+      } catch {
+        return [];
+      }
+    };
+    const bystanderFiles = bystanders.map(driveFiles);
     let sent = 0;
     const statuses = new Map<number, number>();
     const answers: Record<string, Set<string>> = {};
@@ -406,7 +418,7 @@ describe('contract fuzzing', () => {
     // and no task error is a leaked exception rather than one of the server's messages.
     await sim.clock.advance(3_600_000);
     const tasks = sim.tasks(100_000);
-    expect(tasks.length).toBeGreaterThan(100);
+    expect(tasks.length).toBeGreaterThan(RUNS / 100);
     expect(tasks.filter((t) => !['completed', 'error', 'canceled'].includes(t.status) && t.props.src_str !== 'https://downloads.example.com/ubuntu-24.04.iso').map((t) => `${t.type} ${t.status} ${JSON.stringify(t.props)}`)).toEqual([]);
     expect(tasks.map((t) => t.error ?? '').filter((e) => /Error\b|undefined|Cannot |is not |ENOENT|EACCES|EISDIR/.test(e))).toEqual([]);
     if (process.env.FUZZ_REPORT) console.info([...new Set(tasks.map((t) => `${t.type} ${t.status} ${t.error ?? ''}`))].sort().join('\n'));
@@ -418,13 +430,22 @@ describe('contract fuzzing', () => {
     expect(outside).toEqual([]);
     const escaped = [...filesBelow(world).filter((f) => f.includes(ESCAPE) && !/^(drives\/\d+|trash\/\d+|tmp)\//.test(f)), ...readdirSync(path.dirname(sim.dataDir)).filter((f) => f.includes(ESCAPE))];
     expect(escaped).toEqual([]);
+    // Nobody else's requests touched the bystanders' drives: nothing of theirs is lost, and only
+    // an admin's import for that user (active ones only) may add files.
+    bystanders.forEach((id, i) => {
+      const now = driveFiles(id);
+      expect(bystanderFiles[i]!.filter((f) => !now.includes(f)), `lost from user ${id}`).toEqual([]);
+      const imported = tasks.some((t) => t.type === 'import' && t.owner.id === sim.ids.encode('user', id) && t.status === 'completed');
+      if (!imported) expect(now, `files added to user ${id}`).toEqual(bystanderFiles[i]);
+    });
+    expect(bystanderFiles[0]!.length).toBeGreaterThan(0);
     gc();
     const growth = process.memoryUsage().heapUsed - heapBefore;
     expect(growth, `heap grew by ${Math.round(growth / 2 ** 20)} MiB`).toBeLessThan(256 * 2 ** 20);
     // The fuzzer reached the server's answers broadly, not one kind of refusal.
     expect(sent).toBe(RUNS);
     expect([...statuses.keys()]).toContain(200);
-    // … and every operation's success, not only its refusals.
-    expect(operations.map((o) => `${o.method} ${o.template}`).filter((o) => !succeeded.has(o))).toEqual([]);
+    // … and every operation's success, not only its refusals (a short replay may not get there).
+    if (RUNS >= 5_000) expect(operations.map((o) => `${o.method} ${o.template}`).filter((o) => !succeeded.has(o))).toEqual([]);
   });
 });
