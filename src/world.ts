@@ -6,7 +6,6 @@
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import * as tar from 'tar';
 import type { Logger } from 'pino';
 import { createEventHub, type EventHub, type SimEvent } from './control/events.js';
 import type { FaultRegistry } from './control/faults.js';
@@ -16,6 +15,9 @@ import type { Task } from './engine/task.js';
 import type { ResolvedOptions } from './options.js';
 import type { ServiceContext } from './services/context.js';
 import { createServiceContext, type WorldSnapshot } from './simulator-context.js';
+import { lazy } from './util/lazy.js';
+
+const loadTar = lazy(() => import('tar'));
 
 export interface World {
   readonly name: string;
@@ -143,7 +145,7 @@ export function createWorld(o: WorldOptions): World {
       try {
         // The drive folders, and the trash's bytes when anything was ever deleted to it.
         const parts = [SNAPSHOT_STATE, 'drives', ...(existsSync(path.join(o.dataDir, 'trash')) ? ['trash'] : [])];
-        await tar.create({ file: target, cwd: o.dataDir, portable: true }, parts);
+        await (await loadTar()).create({ file: target, cwd: o.dataDir, portable: true }, parts);
       } finally {
         rmSync(stateFile, { force: true });
       }
@@ -153,6 +155,7 @@ export function createWorld(o: WorldOptions): World {
       const source = path.resolve(file);
       // Read the state first, so a bad file leaves the world as it was.
       let state: WorldSnapshot | undefined;
+      const tar = await loadTar();
       await tar.list({
         file: source,
         strict: true,

@@ -15,6 +15,7 @@ import type { Faker } from '@faker-js/faker';
 import type { Schemas } from '../contract/index.js';
 import { EMPTY_CATALOGUE, type Catalogue, type CatalogueEntry } from './catalogue.js';
 import type { TorrentInfo } from './torrent.js';
+import { lazy } from '../util/lazy.js';
 
 export interface JobFile {
   /** 1-based, as aria2 counts. */
@@ -321,8 +322,7 @@ function applyEntry(job: Job, entry: CatalogueEntry, defaultName: string): void 
 }
 
 /** Faker with the English locale, loaded on first use (it is not needed to start). */
-const fakerLoad: { promise?: Promise<Faker> } = {};
-const loadFaker = () => (fakerLoad.promise ??= import('@faker-js/faker/locale/en').then((m) => m.faker));
+const loadFaker = lazy(async (): Promise<Faker> => (await import('@faker-js/faker/locale/en')).faker);
 
 /**
  * The files of a torrent nobody declared: a video, a poster and a text file, named by faker and

@@ -7,16 +7,17 @@
 import { createReadStream, existsSync } from 'node:fs';
 import type { User } from '../accounts/accounts.js';
 import type { ArchiveFormat } from '../codecs/archive.js';
-import { openArchive } from '../codecs/open.js';
-import { zipCharset } from '../codecs/unzip.js';
-import { zipStream, type ZipEntrySource } from '../codecs/zip.js';
+import type { ZipEntrySource } from '../codecs/zip.js';
 import type { RequestBody, RequestQuery, Schemas } from '../contract/index.js';
 import { parseUri } from '../drive/uri.js';
 import { ApiError, Code } from '../errors.js';
 import { HttpReply } from '../http/reply.js';
+import { lazy } from '../util/lazy.js';
 import { formatTime } from '../util/time.js';
 import type { ServiceContext } from './context.js';
 import { entityNotExist, notSupported, parse, parseBatch, resolve } from './files.js';
+
+const codecs = lazy(async () => ({ ...(await import('../codecs/open.js')), ...(await import('../codecs/unzip.js')), ...(await import('../codecs/zip.js')) }));
 
 /** Lifetime of an archive download session and its URL (`archive_timeout`), in seconds. */
 export const ARCHIVE_SESSION_SECONDS = 600;
@@ -72,6 +73,7 @@ export async function listArchive(
   if (limit > 0 && node.size > limit) throw new ApiError(Code.FileTooLarge, ArchiveMessages.fileTooLarge);
   const entityId = ctx.drive.entityOf(node)?.id ?? 0;
   if (query.entity && ctx.ids.decode('entity', query.entity) !== entityId) throw entityNotExist();
+  const { openArchive, zipCharset } = await codecs();
   const encoding = query.text_encoding ? zipCharset(query.text_encoding) : undefined;
   if (query.text_encoding && !encoding) throw notSupported();
   const extension = node.name.includes('.') ? node.name.slice(node.name.lastIndexOf('.') + 1).toLowerCase() : '';
@@ -188,11 +190,12 @@ function collectEntries(ctx: ServiceContext, requester: User, uris: readonly str
 }
 
 /** `GET /file/archive/{sessionID}/archive.zip` (spec F§12.3), its signature already checked. */
-export function archiveDownload(ctx: ServiceContext, sessionId: string): HttpReply {
+export async function archiveDownload(ctx: ServiceContext, sessionId: string): Promise<HttpReply> {
   const session = ctx.archiveSessions.get(sessionId);
   if (!session || session.expiresAt < ctx.clock.now()) throw new ApiError(Code.NotFound, ArchiveMessages.sessionNotExist);
   const requester = ctx.accounts.userById(session.userId);
   if (!requester || requester.status !== 'active') throw new ApiError(Code.NotFound, ArchiveMessages.requesterNotFound);
   const entries = collectEntries(ctx, requester, session.uris);
+  const { zipStream } = await codecs();
   return new HttpReply(200, { 'Content-Type': 'application/zip', 'Content-Disposition': 'attachment;' }, () => zipStream(entries, { level: 0 }));
 }

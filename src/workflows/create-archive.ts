@@ -6,12 +6,15 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { writeZip, type ZipEntrySource } from '../codecs/zip.js';
+import type { ZipEntrySource } from '../codecs/zip.js';
 import type { DriveNode } from '../drive/drive.js';
 import { costOf } from '../engine/profile.js';
 import { TaskError, type Task } from '../engine/task.js';
+import { lazy } from '../util/lazy.js';
 import { removeWorkDir, resolveMy, workDirOf, type Resolved, type WithWorkDir, type WorkflowServices } from './services.js';
 import type { StepContext, WorkflowDefinition } from './types.js';
+
+const loadZip = lazy(() => import('../codecs/zip.js'));
 
 /** What the archive task keeps between iterations. */
 export interface ArchiveState extends WithWorkDir {
@@ -129,7 +132,7 @@ export const createArchive: WorkflowDefinition<WorkflowServices> = {
       const out = path.join(state.workDir!, 'archive.zip');
       let result;
       try {
-        result = await writeZip(entries, out, { signal });
+        result = await (await loadZip()).writeZip(entries, out, { signal });
       } catch (err) {
         if (signal.aborted) throw err;
         throw TaskError.retryable(`failed to compress files: ${(err as Error).message}`);

@@ -11,13 +11,14 @@ import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ArchiveEntry } from '../codecs/archive.js';
-import { detectFormat } from '../codecs/detect.js';
-import { openArchive } from '../codecs/open.js';
 import { isLegalName, joinInside, parseUri } from '../drive/uri.js';
 import { costOf } from '../engine/profile.js';
 import { TaskError, type Task } from '../engine/task.js';
+import { lazy } from '../util/lazy.js';
 import { removeWorkDir, resolveMy, workDirOf, type Resolved, type WithWorkDir, type WorkflowServices } from './services.js';
 import type { StepContext, WorkflowDefinition } from './types.js';
+
+const codecs = lazy(async () => ({ ...(await import('../codecs/detect.js')), ...(await import('../codecs/open.js')) }));
 
 /** What the extract task keeps between iterations. */
 export interface ExtractState extends WithWorkDir {
@@ -102,6 +103,7 @@ async function extract(ctx: StepContext<WorkflowServices>) {
   const file = services.drive.diskPath(r.userId, r.segments);
 
   // 2. The format (retryable failures, as on the server).
+  const { detectFormat, openArchive } = await codecs();
   const detected = await detectFormat(file, node.name);
   // 7z arrived in 4.18; 4.0.0 knows no such format.
   if (!detected || (services.legacy && 'format' in detected && detected.format === '7z')) {

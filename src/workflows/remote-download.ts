@@ -12,10 +12,13 @@ import { costOf } from '../engine/profile.js';
 import { TaskError, type Task } from '../engine/task.js';
 import { contentStream, nameOfUrl, type DownloadStatus, type JobSource } from '../remote/downloader.js';
 import { fetchAllowed, fetchInto, internalTarget } from '../remote/fetch.js';
-import { firstBadPiece, parseTorrent, webSeedUrls, type TorrentInfo } from '../remote/torrent.js';
+import type { TorrentInfo } from '../remote/torrent.js';
+import { lazy } from '../util/lazy.js';
 import { isLegalName, joinInside } from '../drive/uri.js';
 import { pollWaitMs, removeWorkDir, workDirOf, type Resolved, type WithWorkDir, type WorkflowServices } from './services.js';
 import type { StepContext, WorkflowDefinition } from './types.js';
+
+const loadTorrent = lazy(() => import('../remote/torrent.js'));
 
 export interface DownloadState extends WithWorkDir {
   dst: Resolved;
@@ -53,6 +56,7 @@ const isTorrentResponse = (name: string, contentType: string, size: number): boo
 async function torrentSource(services: WorkflowServices, torrent: TorrentInfo, workDir: string, signal: AbortSignal): Promise<JobSource> {
   const seeds = torrent.webSeeds.filter((s) => fetchAllowed(s, services.fetchAllow));
   if (seeds.length === 0) return { torrent };
+  const { firstBadPiece, webSeedUrls } = await loadTorrent();
   let error = '';
   for (const [n, seed] of seeds.entries()) {
     const local: string[] = [];
@@ -192,7 +196,7 @@ export const remoteDownload: WorkflowDefinition<WorkflowServices> = {
         } catch {
           data = undefined;
         }
-        const torrent = data ? parseTorrent(data) : undefined;
+        const torrent = data ? (await loadTorrent()).parseTorrent(data) : undefined;
         const name = file.segments[file.segments.length - 1] ?? '';
         await start(torrent ? await torrentSource(services, torrent, workDir(), signal) : { failed: { name, error: 'invalid torrent file', torrent: true } });
         return { goto: 'monitor', costMs: 0 };
@@ -216,7 +220,7 @@ export const remoteDownload: WorkflowDefinition<WorkflowServices> = {
         await start({ failed: { name, error: got.error, torrent: false } });
       } else {
         // A torrent served by the URL is followed, as aria2 does: its files are the download.
-        const torrent = isTorrentResponse(name, got.contentType, got.size) ? parseTorrent(await readFile(file)) : undefined;
+        const torrent = isTorrentResponse(name, got.contentType, got.size) ? (await loadTorrent()).parseTorrent(await readFile(file)) : undefined;
         await start(torrent ? await torrentSource(services, torrent, workDir(), signal) : { fetched: { name, file, size: got.size } });
       }
       return { goto: 'monitor', costMs: 0 };
