@@ -327,7 +327,8 @@ describe('contract fuzzing', () => {
       return a.data;
     };
     const file = `cloudreve://my/renew-${round}.txt`;
-    await must('PUT /file/content', (await fetch(`${base}/api/v4/file/content?uri=${encodeURIComponent(file)}`, { method: 'PUT', headers: { Authorization: `Bearer ${tokens.alice}` }, body: 'renewed text' })).json() as never);
+    const saved = await fetch(`${base}/api/v4/file/content?uri=${encodeURIComponent(file)}`, { method: 'PUT', headers: { Authorization: `Bearer ${tokens.alice}` }, body: 'renewed text' });
+    await must('PUT /file/content', saved.json() as Promise<{ code: number; data: unknown }>);
     const upload = await must('PUT /file/upload', post('/file/upload', { uri: `cloudreve://my/renew-${round}.bin`, size: 10 }, 'alice', 'PUT'));
     await must('POST /file/create', post('/file/create', { uri: `cloudreve://my/doomed-${round}.txt`, type: 'file' }));
     const download = (await must('POST /workflow/download', post('/workflow/download', { src: ['https://downloads.example.com/ubuntu-24.04.iso'], dst: 'cloudreve://my' })))[0].id;
