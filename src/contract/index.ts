@@ -142,12 +142,17 @@ export function resolveRef<T>(doc: OpenApiDocument, node: T | { $ref: string }):
     const ref = cur.$ref;
     if (seen.has(ref) || !ref.startsWith('#/')) throw new Error(`Unresolvable $ref ${ref} in the contract.`);
     seen.add(ref);
-    cur = ref
-      .slice(2)
-      .split('/')
-      .reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
+    cur = pointerTarget(doc, ref);
   }
   return cur as T;
+}
+
+/** What a local JSON pointer (`#/a/b`) names inside a value, one step (no `$ref` followed); undefined if nothing. */
+export function pointerTarget(root: unknown, ref: string): unknown {
+  return ref
+    .slice(2)
+    .split('/')
+    .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined), root);
 }
 
 export const HTTP_METHODS = ['get', 'head', 'post', 'put', 'patch', 'delete'] as const;

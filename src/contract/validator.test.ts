@@ -10,6 +10,10 @@ type SpecValidator = { validate(doc: unknown): { errors: unknown[] } };
 const { OpenAPISchemaValidator } = require('express-openapi-validator/dist/framework/openapi.schema.validator.js') as {
   OpenAPISchemaValidator: new (opts: { version: string; validateApiSpec: boolean }) => SpecValidator;
 };
+type Preprocessor = { ajv: { getSchema(ref: string): unknown }; resolveSchema(schema: unknown): unknown };
+const { SchemaPreprocessor } = require('express-openapi-validator/dist/middlewares/parsers/schema.preprocessor.js') as {
+  SchemaPreprocessor: new (apiDoc: unknown, ajvOptions: object, responses: unknown) => Preprocessor;
+};
 
 /** Not an OpenAPI document: `paths` must be an object. */
 const BROKEN = { openapi: '3.1.0', info: { title: 't', version: '1' }, paths: 42 };
@@ -42,5 +46,55 @@ describe('the OpenAPI meta-schema validator, once contract/validator is loaded',
     const fine = app(doc, false);
     expect((await request(fine).get('/n?n=1')).text).toBe('ok');
     expect((await request(fine).get('/n?n=x')).status).toBe(400);
+  });
+});
+
+describe("express-openapi-validator's schema preprocessor, once contract/validator is loaded", () => {
+  /** A body schema reached through two references, with a nested one. */
+  const doc = () => ({
+    openapi: '3.1.0',
+    info: { title: 't', version: '1' },
+    paths: {
+      '/b': {
+        post: {
+          requestBody: { $ref: '#/components/requestBodies/Body' },
+          responses: { 200: { description: 'ok' } },
+        },
+      },
+    },
+    components: {
+      requestBodies: { Body: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Outer' } } } } },
+      schemas: {
+        Outer: { type: 'object', required: ['inner'], properties: { inner: { $ref: '#/components/schemas/Inner' } } },
+        Inner: { type: 'object', required: ['n'], properties: { n: { type: 'integer', minimum: 1 } } },
+      },
+    },
+  });
+
+  it('follows a local reference to the object it names without compiling it', () => {
+    const apiDoc = doc();
+    const pre = new SchemaPreprocessor(apiDoc, { formats: {} }, undefined);
+    const getSchema = vi.spyOn(pre.ajv, 'getSchema');
+    expect(pre.resolveSchema({ $ref: '#/components/schemas/Outer' })).toBe(apiDoc.components.schemas.Outer);
+    expect(pre.resolveSchema({ $ref: '#/components/requestBodies/Body' })).toBe(apiDoc.components.requestBodies.Body);
+    expect(getSchema).not.toHaveBeenCalled();
+    // What the document does not hold goes the library's way (which finds nothing either).
+    expect(pre.resolveSchema({ $ref: '#/components/schemas/Missing' })).toBeUndefined();
+    expect(getSchema).toHaveBeenCalledWith('#/components/schemas/Missing');
+    const inline = { type: 'string' };
+    expect(pre.resolveSchema(inline)).toBe(inline);
+  });
+
+  it('leaves bodies behind references validated, nested references included', async () => {
+    const app = express()
+      .use(express.json())
+      .use(OpenApiValidator.middleware({ apiSpec: doc() as never, validateApiSpec: false, validateResponses: false }))
+      .post('/b', (_req, res) => void res.send('ok'))
+      .use(((err, _req, res, _next) => void res.status(err.status ?? 500).send(String(err.message))) as express.ErrorRequestHandler);
+    expect((await request(app).post('/b').send({ inner: { n: 2 } })).text).toBe('ok');
+    const nested = await request(app).post('/b').send({ inner: { n: 0 } });
+    expect([nested.status, nested.text]).toEqual([400, 'request/body/inner/n must be >= 1']);
+    const missing = await request(app).post('/b').send({});
+    expect([missing.status, missing.text]).toEqual([400, "request/body must have required property 'inner'"]);
   });
 });

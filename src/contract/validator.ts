@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
-import { compiledOnce, type OpenApiDocument } from './index.js';
+import { compiledOnce, pointerTarget, type OpenApiDocument } from './index.js';
 
 type SpecValidator = { validate(doc: unknown): { errors: unknown[] } };
 type SpecValidatorClass = new (opts: { version: string; validateApiSpec: boolean }) => SpecValidator;
@@ -37,6 +37,41 @@ function skipUnusedSpecValidator(): void {
   mod.OpenAPISchemaValidator = Lazy;
 }
 skipUnusedSpecValidator();
+
+type Preprocessor = { apiDoc: unknown; resolveSchema(schema: unknown): unknown };
+type PreprocessorClass = { prototype: Preprocessor & { followsPointers?: true } };
+
+/**
+ * express-openapi-validator's schema preprocessor looks up every `$ref` it meets by having Ajv
+ * compile the schema it names and reading back that schema's object (about 30 ms at start for
+ * this contract). Each validator compiles what it needs later with its own Ajv instance, so
+ * those compilations are thrown away. A local reference (`#/components/...`) names an object of
+ * the document itself, the same one Ajv hands back, so it is followed directly; anything else
+ * goes the library's way. A version of the library without that method fails at start.
+ */
+function resolveRefsWithoutCompiling(): void {
+  const require = createRequire(import.meta.url);
+  let mod: { SchemaPreprocessor?: PreprocessorClass };
+  try {
+    mod = require('express-openapi-validator/dist/middlewares/parsers/schema.preprocessor.js');
+  } catch {
+    mod = {};
+  }
+  const proto = mod.SchemaPreprocessor?.prototype;
+  const original = proto?.resolveSchema;
+  if (!proto || typeof original !== 'function') throw new Error('unsupported express-openapi-validator version: no SchemaPreprocessor.resolveSchema (pinned at 5.6.2)');
+  if (proto.followsPointers) return;
+  proto.resolveSchema = function (this: Preprocessor, schema: unknown) {
+    const ref = schema && typeof schema === 'object' ? (schema as { $ref?: unknown }).$ref : undefined;
+    if (typeof ref === 'string' && ref.startsWith('#/')) {
+      const found = pointerTarget(this.apiDoc, ref);
+      if (found !== undefined) return found;
+    }
+    return original.call(this, schema);
+  };
+  proto.followsPointers = true;
+}
+resolveRefsWithoutCompiling();
 
 const validators = new WeakMap<OpenApiDocument, RequestHandler[]>();
 

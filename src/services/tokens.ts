@@ -4,11 +4,14 @@
  * claims (spec §2.1, §14). Times come from the simulator clock, so tokens expire on virtual time.
  */
 import { createHmac } from 'node:crypto';
-import { SignJWT, jwtVerify } from 'jose';
 import type { Clock } from '../engine/clock.js';
 import type { Random } from '../util/random.js';
 import type { User } from '../accounts/accounts.js';
 import type { IdCodec } from '../util/ids.js';
+import { lazy } from '../util/lazy.js';
+
+/** jose takes about 45 ms to load; a simulator pays for it at its first sign-in, not at start. */
+const jose = lazy(() => import('jose'));
 
 export interface TokenPair {
   accessToken: string;
@@ -56,8 +59,10 @@ interface Verified {
 }
 
 export function createTokenService(o: TokenServiceOptions): TokenService {
-  const sign = (payload: Record<string, unknown>): Promise<string> =>
-    new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(o.secret);
+  const sign = async (payload: Record<string, unknown>): Promise<string> => {
+    const { SignJWT } = await jose();
+    return new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(o.secret);
+  };
 
   const stateHash = (user: User): string =>
     createHmac('sha256', o.secret)
@@ -98,6 +103,7 @@ export function createTokenService(o: TokenServiceOptions): TokenService {
         if ((known.exp !== undefined && known.exp <= nowSeconds) || (known.nbf !== undefined && known.nbf > nowSeconds)) return undefined;
         return { ...known.token };
       }
+      const { jwtVerify } = await jose();
       try {
         const { payload } = await jwtVerify(token, o.secret, {
           algorithms: HMAC_ALGORITHMS,
