@@ -87,7 +87,21 @@ export async function as(sim: Simulator, who: AccountName) {
     get: (path: string) => app.get(`/api/v4${path}`).set('Authorization', auth),
     post: (path: string, body: unknown) => app.post(`/api/v4${path}`).set('Authorization', auth).send(body as object),
     patch: (path: string, body: unknown) => app.patch(`/api/v4${path}`).set('Authorization', auth).send(body as object),
-    delete: (path: string) => app.delete(`/api/v4${path}`).set('Authorization', auth),
+    put: (path: string, body: unknown) => app.put(`/api/v4${path}`).set('Authorization', auth).send(body as object),
+    delete: (path: string, body?: unknown) => {
+      const req = app.delete(`/api/v4${path}`).set('Authorization', auth);
+      return body === undefined ? req : req.send(body as object);
+    },
+    /** PUT /file/content with raw bytes. */
+    save: (uri: string, content: string | Buffer, previous?: string) =>
+      app
+        .put(`/api/v4/file/content?uri=${encodeURIComponent(uri)}${previous === undefined ? '' : `&previous=${encodeURIComponent(previous)}`}`)
+        .set('Authorization', auth)
+        .set('Content-Type', 'text/plain')
+        .send(Buffer.from(content)),
+    /** One upload chunk, as the clients send it. */
+    chunk: (sid: string, index: number | string, content: string | Buffer) =>
+      app.post(`/api/v4/file/upload/${sid}/${index}`).set('Authorization', auth).set('Content-Type', 'application/octet-stream').send(Buffer.from(content)),
     /** POST with a body sent exactly as written (a doc page's example, say). */
     postText: (path: string, text: string) => app.post(`/api/v4${path}`).set('Authorization', auth).set('Content-Type', 'application/json').send(text),
     /** GET /workflow, returning `data` (asserting code 0). */

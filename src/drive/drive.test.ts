@@ -1,19 +1,8 @@
-import { describe, it, expect, afterAll } from 'vitest';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, it, expect } from 'vitest';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadAccounts } from '../accounts/accounts.js';
-import { createClock, type Clock } from '../engine/clock.js';
+import { driveFixture } from '../../test/drive-fixture.js';
+import { createClock } from '../engine/clock.js';
 import { DriveError, KEEP_FILE, createDrive, removeTempDir, type Drive, type DriveErrorReason } from './drive.js';
 
 const T0 = Date.UTC(2025, 4, 20, 4, 0, 0);
@@ -21,65 +10,35 @@ const ALICE = 1;
 const BOB = 2; // no fixture folder
 const CAROL = 3; // a fixture folder holding only .keep
 
-const work = mkdtempSync(path.join(tmpdir(), 'drive-test-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
 // Fixtures: <fixtures>/<email>/…
-const fixtures = path.join(work, 'fixtures');
+const { fixtures, accounts, makeDrive } = driveFixture(
+  'drive-test',
+  [
+    {
+      id: ALICE,
+      email: 'alice@example.com',
+      password: 'alicepass',
+      files: {
+        'hello.txt': 'hello',
+        'notes.txt': 'some notes\n',
+        'docs/readme.md': '# readme',
+        'docs/sub/b.txt': 'bb',
+        'empty/.keep': '',
+        'docs/sub/.keep': '',
+      },
+    },
+    { id: BOB, email: 'bob@example.com', password: 'bobpass' },
+    { id: CAROL, email: 'carol@example.com', password: 'carolpass', files: { [KEEP_FILE]: '' } },
+  ],
+  T0,
+);
 const aliceFx = path.join(fixtures, 'alice@example.com');
-const FIXTURE_FILES: Record<string, string> = {
-  'hello.txt': 'hello',
-  'notes.txt': 'some notes\n',
-  'docs/readme.md': '# readme',
-  'docs/sub/b.txt': 'bb',
-  'empty/.keep': '',
-  'docs/sub/.keep': '',
-};
-for (const [rel, content] of Object.entries(FIXTURE_FILES)) {
-  const file = path.join(aliceFx, rel);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, content);
-}
 symlinkSync(path.join(aliceFx, 'hello.txt'), path.join(aliceFx, 'link.txt'));
 symlinkSync(path.join(aliceFx, 'docs'), path.join(aliceFx, 'linkdir'));
-mkdirSync(path.join(fixtures, 'carol@example.com'));
-writeFileSync(path.join(fixtures, 'carol@example.com', KEEP_FILE), '');
 mkdirSync(path.join(fixtures, 'stranger@example.com'));
 writeFileSync(path.join(fixtures, 'stranger@example.com', 'x.txt'), 'x');
 
-const accountsFile = path.join(work, 'accounts.yaml');
-writeFileSync(
-  accountsFile,
-  `groups:
-  - id: 1
-    name: User
-    permissions: [share]
-users:
-  - id: ${ALICE}
-    email: alice@example.com
-    password: alicepass
-    group: User
-  - id: ${BOB}
-    email: bob@example.com
-    password: bobpass
-    group: User
-  - id: ${CAROL}
-    email: carol@example.com
-    password: carolpass
-    group: User
-`,
-);
-const accounts = loadAccounts(accountsFile, 0);
-
 const SEEDED_BYTES = 5 + 11 + 8 + 2;
-
-let drives = 0;
-/** A fresh drive in its own data folder, seeded from the fixtures above. */
-function makeDrive(): { drive: Drive; clock: Clock; dataDir: string } {
-  const dataDir = path.join(work, `data-${++drives}`);
-  const clock = createClock({ mode: 'virtual', start: T0 });
-  return { drive: createDrive({ dataDir, fixturesDrive: fixtures, accounts, clock }), clock, dataDir };
-}
 
 /** Writes a file in a fresh temporary folder of the drive and returns its path. */
 function tempFile(drive: Drive, content: string): string {

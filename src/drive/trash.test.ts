@@ -1,46 +1,18 @@
 /** The drive's trash and permanent deletion: index, disk, usage, snapshots. */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { loadAccounts } from '../accounts/accounts.js';
+import { describe, expect, it } from 'vitest';
+import { driveFixture } from '../../test/drive-fixture.js';
 import { createClock } from '../engine/clock.js';
 import { createDrive, DriveError } from './drive.js';
 
 const T0 = Date.UTC(2025, 4, 20, 4, 0, 0);
 const ALICE = 1;
-const work = mkdtempSync(path.join(tmpdir(), 'trash-test-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-const fixtures = path.join(work, 'fixtures');
-const FILES: Record<string, string> = { 'hello.txt': 'hello', 'docs/readme.md': '# readme', 'docs/sub/b.txt': 'bb' };
-for (const [rel, content] of Object.entries(FILES)) {
-  const file = path.join(fixtures, 'alice@example.com', rel);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, content);
-}
-const accountsFile = path.join(work, 'accounts.yaml');
-writeFileSync(
-  accountsFile,
-  `groups:
-  - id: 1
-    name: User
-    permissions: [share]
-users:
-  - id: ${ALICE}
-    email: alice@example.com
-    password: alicepass
-    group: User
-`,
+const { fixtures, accounts, makeDrive } = driveFixture(
+  'trash-test',
+  [{ id: ALICE, email: 'alice@example.com', password: 'alicepass', files: { 'hello.txt': 'hello', 'docs/readme.md': '# readme', 'docs/sub/b.txt': 'bb' } }],
+  T0,
 );
-const accounts = loadAccounts(accountsFile, 0);
-
-let count = 0;
-function makeDrive() {
-  const dataDir = path.join(work, `data-${++count}`);
-  const clock = createClock({ mode: 'virtual', start: T0 });
-  return { drive: createDrive({ dataDir, fixturesDrive: fixtures, accounts, clock }), dataDir, clock };
-}
 
 describe('drive trash', () => {
   it('moves a folder with everything below it out of the index and the drive folder; usage stays', () => {

@@ -12,7 +12,7 @@ import request from 'supertest';
 import { once } from 'node:events';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Simulator } from '../../src/index.js';
-import { ACCOUNTS, fetchBytes, signIn, testSimulator, tmpEntries, UUID_V4, type AccountName } from '../helpers.js';
+import { ACCOUNTS, as, fetchBytes, signIn, testSimulator, tmpEntries, UUID_V4 } from '../helpers.js';
 
 const cid = expect.stringMatching(UUID_V4);
 const ALICE = ACCOUNTS.alice.id;
@@ -21,29 +21,7 @@ const MY = 'w8edAQ==';
 const q = encodeURIComponent;
 const CHUNK = 26214400;
 
-/** A signed-in agent with the verbs these routes use; `raw` sends bytes as they are. */
-async function agent(sim: Simulator, who: AccountName) {
-  const { access } = await signIn(sim, who);
-  const auth = `Bearer ${access}`;
-  const app = request(sim.app);
-  return {
-    get: (p: string) => app.get(`/api/v4${p}`).set('Authorization', auth),
-    post: (p: string, body: unknown) => app.post(`/api/v4${p}`).set('Authorization', auth).send(body as object),
-    put: (p: string, body: unknown) => app.put(`/api/v4${p}`).set('Authorization', auth).send(body as object),
-    delete: (p: string, body: unknown) => app.delete(`/api/v4${p}`).set('Authorization', auth).send(body as object),
-    /** PUT /file/content with raw bytes. */
-    save: (uri: string, content: string | Buffer, previous?: string) =>
-      app
-        .put(`/api/v4/file/content?uri=${q(uri)}${previous === undefined ? '' : `&previous=${q(previous)}`}`)
-        .set('Authorization', auth)
-        .set('Content-Type', 'text/plain')
-        .send(Buffer.from(content)),
-    /** One chunk, as the clients send it. */
-    chunk: (sid: string, index: number | string, content: string | Buffer) =>
-      app.post(`/api/v4/file/upload/${sid}/${index}`).set('Authorization', auth).set('Content-Type', 'application/octet-stream').send(Buffer.from(content)),
-  };
-}
-type Agent = Awaited<ReturnType<typeof agent>>;
+type Agent = Awaited<ReturnType<typeof as>>;
 
 /** The bytes a file's content URL serves. */
 async function download(sim: Simulator, who: Agent, uri: string): Promise<Buffer> {
@@ -147,7 +125,7 @@ const fileObj = (sim: Simulator, userId: number, segments: string[]) => {
 describe('PUT /file/content', () => {
   it('saves the body into a file without content ([0,8] as previous) and serves it', async () => {
     const sim = testSimulator();
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const created = await alice.post('/file/create', { uri: 'cloudreve://my/new.txt', type: 'file' });
     expect(created.body.data.primary_entity).toBe(entity(sim, 0));
     const res = await alice.save('cloudreve://my/new.txt', 'hello', entity(sim, 0));
@@ -173,7 +151,7 @@ describe('PUT /file/content', () => {
 
   it('creates a missing file (parents included, previous ignored); a folder → 40004; the root → 40004', async () => {
     const sim = testSimulator();
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const before = await used(alice);
     const res = await alice.save('cloudreve://my/fresh/dir/f.txt', 'abc', 'zz');
     expect(res.body).toEqual({ code: 0, data: fileObj(sim, ALICE, ['fresh', 'dir', 'f.txt']), msg: '' });
@@ -185,7 +163,7 @@ describe('PUT /file/content', () => {
 
   it('answers errors in the server order', async () => {
     const sim = testSimulator();
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const app = request(sim.app);
     expect((await app.put('/api/v4/file/content').send('x')).body).toEqual({ code: 40001, msg: 'Uri cannot be empty' });
     expect((await alice.save('nope://x', 'x')).body).toEqual({ code: 40001, msg: 'unknown uri', correlation_id: cid });
@@ -235,7 +213,7 @@ const smallPolicy = (sim: Simulator) => ({ id: sim.ids.encode('policy', 1), name
 describe('upload sessions', () => {
   it('creates a session: placeholder listed with its session id, size reserved (F#33)', async () => {
     const sim = testSimulator({ fixtures: smallChunkFixtures() });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const before = await used(alice);
     const expiresAt = Math.floor(sim.clock.now() / 1000) + 86400;
     const res = await alice.put('/file/upload', { uri: 'cloudreve://my/up.bin', size: 12, policy_id: sim.ids.encode('policy', 1), last_modified: 1747713600000 });
@@ -277,14 +255,14 @@ describe('upload sessions', () => {
     expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 40011, msg: '', correlation_id: cid });
     expect((await alice.chunk('nope', 0, 'hello')).body).toEqual({ code: 40011, msg: '', correlation_id: cid });
     const live = (await alice.put('/file/upload', { uri: 'cloudreve://my/other.bin', size: 3 })).body.data.session_id as string;
-    const carol = await agent(sim, 'carol');
+    const carol = await as(sim, 'carol');
     expect((await carol.chunk(live, 0, 'abc')).body).toEqual({ code: 40011, msg: '', correlation_id: cid });
     expect((await request(sim.app).post(`/api/v4/file/upload/${live}/0`).send(Buffer.from('abc'))).body).toEqual({ code: 40011, msg: '', correlation_id: cid });
   });
 
   it('checks chunk index and length (F#36), and completes an empty file with one empty chunk (F#37)', async () => {
     const sim = testSimulator({ fixtures: smallChunkFixtures() });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/c.bin', size: 12 })).body.data.session_id as string;
     expect((await alice.chunk(sid, 0, 'abcd')).body).toEqual({ code: 40013, msg: 'Invalid Content-Length (expected: 5)', correlation_id: cid });
     expect((await alice.chunk(sid, 2, 'abc')).body).toEqual({ code: 40013, msg: 'Invalid Content-Length (expected: 2)', correlation_id: cid });
@@ -305,7 +283,7 @@ describe('upload sessions', () => {
 
   it('refuses a chunk of a session whose placeholder is gone (40016)', async () => {
     const sim = testSimulator({ fixtures: smallChunkFixtures() });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/gone.bin', size: 3 })).body.data.session_id as string;
     sim.drive.remove(ALICE, ['gone.bin']);
     expect((await alice.chunk(sid, 0, 'abc')).body).toEqual({ code: 40016, msg: 'Path not exist', correlation_id: cid });
@@ -313,7 +291,7 @@ describe('upload sessions', () => {
 
   it('overwrites only as a version upload, and locks the path while uploading (F#38)', async () => {
     const sim = testSimulator({ fixtures: smallChunkFixtures() });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     expect((await alice.put('/file/upload', { uri: 'cloudreve://my/notes.txt', size: 3 })).body).toEqual({ code: 40004, msg: 'Object existed', correlation_id: cid });
     expect((await alice.put('/file/upload', { uri: 'cloudreve://my/docs', size: 3, entity_type: 'version' })).body).toEqual({ code: 40004, msg: 'Object existed', correlation_id: cid });
     expect((await alice.put('/file/upload', { uri: 'cloudreve://my/new.bin', size: 3, entity_type: 'live_photo' })).body).toEqual({ code: 40016, msg: 'Path not exist', correlation_id: cid });
@@ -349,7 +327,7 @@ describe('upload sessions', () => {
 
   it('validates in the server order: binding, uri, policy id, metadata, capability, names, size, capacity (F#39)', async () => {
     const sim = testSimulator({ fixtures: smallChunkFixtures() });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const put = async (body: Record<string, unknown>) => (await alice.put('/file/upload', body)).body;
     expect(await put({})).toEqual({ code: 40001, msg: 'Uri cannot be empty' });
     expect(await put({ uri: 'cloudreve://my/a.bin', size: -1 })).toEqual({ code: 40001, msg: 'Size too short' });
@@ -374,7 +352,7 @@ describe('upload sessions', () => {
 
   it('counts reserved space of other sessions against the quota (40051)', async () => {
     const sim = testSimulator();
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const room = 16 * 1024 * 1024 - (await used(alice));
     expect((await alice.put('/file/upload', { uri: 'cloudreve://my/too.bin', size: room + 1 })).body).toEqual({ code: 40051, msg: 'Insufficient capacity', correlation_id: cid });
     const first = await alice.put('/file/upload', { uri: 'cloudreve://my/half.bin', size: room - 10 });
@@ -386,12 +364,12 @@ describe('upload sessions', () => {
 
   it('cancels: the placeholder, the reservation and the data go; later chunks → 40011 (F#40, F#41)', async () => {
     const sim = testSimulator({ fixtures: smallChunkFixtures() });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const before = await used(alice);
     const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/deep/part.bin', size: 12 })).body.data.session_id as string;
     expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' });
     expect(tmpEntries(sim)).toHaveLength(1);
-    const carol = await agent(sim, 'carol');
+    const carol = await as(sim, 'carol');
     expect((await carol.delete('/file/upload', { id: sid, uri: 'cloudreve://my/hello.txt' })).body).toEqual({ code: 404, msg: 'Upload session not found', correlation_id: cid });
     expect((await alice.delete('/file/upload', { id: sid, uri: 'cloudreve://my/notes.txt' })).body).toEqual({ code: 404, msg: 'Upload session not found', correlation_id: cid });
     expect((await alice.delete('/file/upload', { id: sid, uri: 'cloudreve://my/deep/part.bin' })).body).toEqual({ code: 0, msg: '' });
@@ -415,12 +393,12 @@ describe('upload sessions', () => {
 
   it('expires sessions after 86400 s: refused, and what they left is removed', async () => {
     const sim = testSimulator({ fixtures: smallChunkFixtures() });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const before = await used(alice);
     const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/late.bin', size: 12 })).body.data.session_id as string;
     expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' });
     await sim.clock.advance(86400 * 1000);
-    const alice2 = await agent(sim, 'alice');
+    const alice2 = await as(sim, 'alice');
     expect((await alice2.chunk(sid, 1, 'hello')).body).toEqual({ code: 40011, msg: '', correlation_id: cid });
     expect(sim.drive.stat(ALICE, ['late.bin'])).toBeUndefined();
     expect(await used(alice2)).toBe(before);
@@ -429,7 +407,7 @@ describe('upload sessions', () => {
 
   it('journals a chunk by its size, never reading the bytes before the route', async () => {
     const sim = testSimulator({ fixtures: smallChunkFixtures() });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/j.bin', size: 5 })).body.data.session_id as string;
     expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' });
     const entry = sim.journal.entries().find((e) => e.path === `/api/v4/file/upload/${sid}/0`);
@@ -441,7 +419,7 @@ describe('writers at the same time, and hard cases', () => {
   it('holds the path while a save streams: another save, an upload and a delete there → 40073; the save lands whole', async () => {
     const sim = testSimulator();
     const { access } = await signIn(sim, 'alice');
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const before = await used(alice);
     const notes = sim.drive.stat(ALICE, ['notes.txt'])!;
     const save = await openRequest(sim, 'PUT', `/file/content?uri=${q('cloudreve://my/notes.txt')}`, { Authorization: `Bearer ${access}`, 'Content-Length': '20' });
@@ -469,7 +447,7 @@ describe('writers at the same time, and hard cases', () => {
   it('counts what a streaming save may add against the quota, and frees it when the client leaves (50004, nothing written)', async () => {
     const sim = testSimulator();
     const { access } = await signIn(sim, 'alice');
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const before = await used(alice);
     const room = 16777216 - before;
     const big = await openRequest(sim, 'PUT', `/file/content?uri=${q('cloudreve://my/big-save.bin')}`, { Authorization: `Bearer ${access}`, 'Content-Length': String(room - 100) });
@@ -488,7 +466,7 @@ describe('writers at the same time, and hard cases', () => {
   it('stops a re-sent chunk that is still streaming when the last chunk completes the file: it answers 40011 and writes nothing more', async () => {
     const sim = testSimulator({ fixtures: smallChunkFixtures() });
     const { access } = await signIn(sim, 'alice');
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/r.bin', size: 10 })).body.data.session_id as string;
     expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' });
     const resend = await openRequest(sim, 'POST', `/file/upload/${sid}/0`, { Authorization: `Bearer ${access}`, 'Content-Length': '5' });
@@ -506,7 +484,7 @@ describe('writers at the same time, and hard cases', () => {
   it('stops a chunk that is streaming when the session is cancelled: it answers 40011, and the placeholder and reservation go', async () => {
     const sim = testSimulator({ fixtures: smallChunkFixtures() });
     const { access } = await signIn(sim, 'alice');
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const before = await used(alice);
     const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/c.bin', size: 10 })).body.data.session_id as string;
     const chunk = await openRequest(sim, 'POST', `/file/upload/${sid}/0`, { Authorization: `Bearer ${access}`, 'Content-Length': '5' });
@@ -521,7 +499,7 @@ describe('writers at the same time, and hard cases', () => {
 
   it('ends the session as a cancel would when committing the file fails: -1, no placeholder, no reservation', async () => {
     const sim = testSimulator({ fixtures: smallChunkFixtures() });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const before = await used(alice);
     const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/f.bin', size: 3 })).body.data.session_id as string;
     const commit = sim.drive.commitFile;
@@ -541,7 +519,7 @@ describe('writers at the same time, and hard cases', () => {
 
   it('takes a version without `previous`, and a live photo beside a file without touching its content', async () => {
     const sim = testSimulator({ fixtures: smallChunkFixtures() });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const version = await alice.put('/file/upload', { uri: 'cloudreve://my/docs/a.txt', size: 3, entity_type: 'version' });
     expect(version.body.code).toBe(0);
     expect((await alice.chunk(version.body.data.session_id, 0, 'v2!')).body).toEqual({ code: 0, msg: '' });
@@ -562,7 +540,7 @@ describe('writers at the same time, and hard cases', () => {
     const accounts = path.join(fx, 'accounts.yaml');
     writeFileSync(accounts, readFileSync(accounts, 'utf8').replace('    trash_retention: 259200\n', '    trash_retention: 259200\n    policy: 2\n'));
     const sim = testSimulator({ fixtures: fx });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const res = await alice.put('/file/upload', { uri: 'cloudreve://my/cold.bin', size: 3 });
     expect(res.body.data.storage_policy).toEqual({ id: sim.ids.encode('policy', 2), name: 'Cold storage', type: 's3', max_size: 0 });
     expect((await alice.chunk(res.body.data.session_id, 0, 'abc')).body).toEqual({ code: 40006, msg: '', correlation_id: cid });
@@ -570,7 +548,7 @@ describe('writers at the same time, and hard cases', () => {
 
   it('cancelling with an unknown session id only removes the upload marks of the file', async () => {
     const sim = testSimulator();
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const created = await alice.post('/file/create', { type: 'file', uri: 'cloudreve://my/marked.txt', metadata: { 'thumb:disabled': '', 'customize:emoji': '🙂' } });
     expect(created.body.code).toBe(0);
     expect((await alice.delete('/file/upload', { id: 'not-a-session', uri: 'cloudreve://my/marked.txt' })).body).toEqual({ code: 0, msg: '' });
@@ -594,7 +572,7 @@ describe('writers at the same time, and hard cases', () => {
 describe('4.0.0 mode (version below 4.18.0, spec F§16)', () => {
   it('answers a refused name with a plain error (-1), in upload sessions and content saves', async () => {
     const sim = testSimulator({ version: '4.0.0', fixtures: smallChunkFixtures() });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const plain = { code: -1, msg: '', correlation_id: cid };
     expect((await alice.put('/file/upload', { uri: 'cloudreve://my/a|b', size: 1 })).body).toEqual(plain);
     expect((await alice.put('/file/upload', { uri: 'cloudreve://my/setup.exe', size: 1 })).body).toEqual(plain);
@@ -604,7 +582,7 @@ describe('4.0.0 mode (version below 4.18.0, spec F§16)', () => {
 
   it('completes an upload when the highest index arrives, whatever is still missing', async () => {
     const sim = testSimulator({ version: '4.0.0', fixtures: smallChunkFixtures() });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const sid = (await alice.put('/file/upload', { uri: 'cloudreve://my/early.bin', size: 12 })).body.data.session_id as string;
     expect((await alice.chunk(sid, 0, 'hello')).body).toEqual({ code: 0, msg: '' });
     expect((await alice.chunk(sid, 2, 'ld')).body).toEqual({ code: 0, msg: '' });
@@ -614,7 +592,7 @@ describe('4.0.0 mode (version below 4.18.0, spec F§16)', () => {
 
   it('has no archive listing route (the plain-text 404)', async () => {
     const sim = testSimulator({ version: '4.0.0' });
-    const alice = await agent(sim, 'alice');
+    const alice = await as(sim, 'alice');
     const res = await alice.get(`/file/archive?uri=${q('cloudreve://my/archives/utf8.zip')}`);
     expect(res.status).toBe(404);
     expect(res.text).toBe('404 page not found');
@@ -624,7 +602,7 @@ describe('4.0.0 mode (version below 4.18.0, spec F§16)', () => {
 describe('large uploads', () => {
   it('takes a 300 MiB file in 25 MiB chunks with flat memory, then serves the same bytes', { timeout: 120_000 }, async () => {
     const sim = testSimulator();
-    const admin = await agent(sim, 'admin');
+    const admin = await as(sim, 'admin');
     const size = 300 * 1024 * 1024;
     const res = await admin.put('/file/upload', { uri: 'cloudreve://my/large.bin', size });
     expect(res.body.data.chunk_size).toBe(CHUNK);
