@@ -116,7 +116,9 @@ function requestsOnly(doc: OpenApiDocument): OpenApiDocument {
   const all = doc.components as Record<string, Record<string, unknown>>;
   for (const [kind, names] of referenced(doc, paths)) components[kind] = Object.fromEntries([...names].map((n) => [n, all[kind]![n]]));
   if (all.securitySchemes) components.securitySchemes = all.securitySchemes;
-  return structuredClone({ ...doc, paths, components }) as OpenApiDocument;
+  // A contract is JSON data (it is read from YAML or its JSON twin); a JSON round trip copies it
+  // about twice as fast as structuredClone.
+  return JSON.parse(JSON.stringify({ ...doc, paths, components })) as OpenApiDocument;
 }
 
 /**

@@ -158,6 +158,8 @@ export function journal(
       sent = length === undefined ? null : `<${length} bytes>`;
       return next();
     }
+    // No body at all (no length, not chunked), as with most GETs: nothing to read.
+    if (req.headers['transfer-encoding'] === undefined && req.headers['content-length'] === undefined) return next();
     readBody(req, res, (err?: unknown) => {
       // A body over the limit is the route's to refuse ("Parameter error"); remember it.
       if (err) res.locals.bodyError = err;
