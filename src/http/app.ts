@@ -20,6 +20,7 @@ import { handlers as defaultHandlers, type Handler, type Handlers } from './rout
 import { HttpReply } from './reply.js';
 import { createResponseChecker } from './self-check.js';
 import { chain } from './chain.js';
+import { trailingSlashRedirect } from './trailing-slash.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -119,7 +120,10 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
     writeReplyBody(res, reply);
   };
 
-  const router = express.Router({ caseSensitive: true, strict: false });
+  // Strict: a trailing slash is no route's path; it is redirected (see http/trailing-slash).
+  const router = express.Router({ caseSensitive: true, strict: true });
+  // Routes without path parameters by method and path, to skip the router's walk (see `dispatch`).
+  const fixed = new Map<string, RequestHandler>();
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const method of HTTP_METHODS) {
       const op = item[method] as OpenApiOperation | undefined;
@@ -129,18 +133,17 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
       if (!handler) throw new Error(`No handler for contract operation ${op.operationId}.`);
       const binding = bindingOf(doc, op);
       // One handler per route: its steps run as one chain (see http/chain).
-      router[method](
-        expressPath(path),
-        chain([
-          // Express lets HEAD into GET routes; only operations declared for HEAD answer it.
-          ...(method === 'get' ? [skipHead] : []),
-          operation(op.operationId as OperationId),
-          callerResolution(),
-          ...guards(op),
-          ...bind(binding, validatorFor(), options.bodyLimit),
-          run(handler, (req, res, env) => send(req, res, env), sendReply),
-        ]),
-      );
+      const route = chain([
+        // Express lets HEAD into GET routes; only operations declared for HEAD answer it.
+        ...(method === 'get' ? [skipHead] : []),
+        operation(op.operationId as OperationId),
+        callerResolution(),
+        ...guards(op),
+        ...bind(binding, validatorFor(), options.bodyLimit),
+        run(handler, (req, res, env) => send(req, res, env), sendReply),
+      ]);
+      router[method](expressPath(path), route);
+      if (!path.includes('{') && method !== 'head') fixed.set(`${method.toUpperCase()} ${path}`, route);
     }
   }
   // The contract has no OPTIONS operations, but express would answer them by itself (with an
@@ -152,7 +155,8 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
       ...(options.cors ? [options.cors] : []),
       ...options.before,
       (req: Request, res: Response, next: NextFunction) => (req.method === 'OPTIONS' ? notFound(req, res) : next()),
-      router,
+      dispatch(fixed, router),
+      trailingSlashRedirect(operationMatcher(doc, '', (op) => isServed(op, options.edition, options.legacy ?? false))),
     ]),
   );
   if (options.fallback) app.use(options.fallback);
@@ -197,6 +201,21 @@ function writeReplyBody(res: Response, reply: HttpReply): void {
   } else {
     res.end(body);
   }
+}
+
+/**
+ * Sends a request for a route without path parameters straight to it, as the router would
+ * (case-sensitive, the exact path, no parameters); anything else goes through the router,
+ * which tries each route's pattern in turn. A route passing the request on (`next('route')`)
+ * hands it to the router; `next('router')` leaves the router.
+ */
+function dispatch(fixed: Map<string, RequestHandler>, router: RequestHandler): RequestHandler {
+  return function dispatch(req, res, next) {
+    const route = fixed.get(`${req.method} ${req.path}`);
+    if (!route) return router(req, res, next);
+    req.params = {};
+    route(req, res, (err?: unknown) => (err === 'route' ? router(req, res, next) : err === 'router' ? next() : next(err)));
+  };
 }
 
 /** `/workflow/progress/{id}` → `/workflow/progress/:id` */
@@ -407,7 +426,6 @@ function run(
   };
 }
 
-/** One log line per request: method, path, HTTP status, envelope code, time taken. */
 /**
  * A request whose path does not percent-decode (`%ZZ`, a lone `%`, bytes that are not UTF-8) is
  * refused before routing, as Go's HTTP server refuses a request target it cannot parse: 400,
@@ -426,6 +444,7 @@ function badRequestTarget(req: Request, res: Response, next: NextFunction): void
   next();
 }
 
+/** One log line per request: method, path, HTTP status, envelope code, time taken. */
 function requestLog(logger: Logger): RequestHandler {
   return function requestLog(req, res, next) {
     // Nothing to do per request when request lines are not logged (the level is read each time: it can change).

@@ -4,7 +4,7 @@
  */
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { signIn, testSimulator, UUID_V4 } from '../helpers.js';
+import { as, signIn, testSimulator, UUID_V4 } from '../helpers.js';
 
 describe('routing', () => {
   it.each([
@@ -49,6 +49,70 @@ describe('routing', () => {
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toBe('text/plain');
     expect(res.headers.allow).toBeUndefined();
+  });
+
+  describe('a trailing slash (spec W§1.1), redirected before the route runs, as Go writes it', () => {
+    it('GET → 301 to the path without it, the query kept, a short HTML body; no token check, no Cache-Control', async () => {
+      const sim = testSimulator();
+      const res = await request(sim.app).get('/api/v4/workflow/?category=general&page_size=10').set('Authorization', 'Bearer garbage');
+      expect(res.status).toBe(301);
+      expect(res.headers.location).toBe('/api/v4/workflow?category=general&page_size=10');
+      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(res.text).toBe('<a href="/api/v4/workflow?category=general&amp;page_size=10">Moved Permanently</a>.\n\n');
+      expect(res.headers['content-length']).toBe(String(Buffer.byteLength(res.text)));
+      expect(res.headers['cache-control']).toBeUndefined();
+      const ping = await request(sim.app).get('/api/v4/site/ping/');
+      expect([ping.status, ping.headers.location]).toEqual([301, '/api/v4/site/ping']);
+    });
+
+    it('any other method → 307 without a body, and the route does nothing', async () => {
+      const sim = testSimulator();
+      const alice = await as(sim, 'alice');
+      const res = await alice.post('/workflow/archive/', { src: ['cloudreve://my/notes.txt'], dst: 'cloudreve://my/out.zip' });
+      expect([res.status, res.headers.location, res.headers['content-type'], res.headers['content-length'], res.text]).toEqual([307, '/api/v4/workflow/archive', undefined, '0', '']);
+      expect((await alice.list('general')).tasks).toEqual([]);
+      const patch = await alice.patch('/workflow/download/abc/', { files_to_download: [] });
+      expect([patch.status, patch.headers.location]).toEqual([307, '/api/v4/workflow/download/abc']);
+    });
+
+    it('reaches routes with path parameters; the path is re-escaped as Go escapes a path', async () => {
+      const sim = testSimulator();
+      const location = async (path: string) => (await request(sim.app).get(path)).headers.location;
+      expect(await location('/api/v4/workflow/progress/abc/')).toBe('/api/v4/workflow/progress/abc');
+      expect(await location('/api/v4/workflow/progress/a%20b/')).toBe('/api/v4/workflow/progress/a%20b');
+      expect(await location('/api/v4/workflow/progress/%7Eme/')).toBe('/api/v4/workflow/progress/~me');
+      expect(await location('/api/v4/workflow/progress/a!b%21/')).toBe('/api/v4/workflow/progress/a%21b%21');
+      expect(await location('/api/v4/workflow/progress/%C3%A9t%C3%A9/?x=%3cy%3E&z')).toBe('/api/v4/workflow/progress/%C3%A9t%C3%A9?x=%3cy%3E&z');
+      expect((await request(sim.app).get('/api/v4/workflow/progress/%3Cb%3E/')).text).toBe('<a href="/api/v4/workflow/progress/%3Cb%3E">Moved Permanently</a>.\n\n');
+    });
+
+    it('puts a sanitized X-Forwarded-Prefix in front, as the router does behind a proxy', async () => {
+      const sim = testSimulator();
+      const behind = (prefix: string) => request(sim.app).get('/api/v4/site/ping/').set('X-Forwarded-Prefix', prefix);
+      expect((await behind('/cloud')).headers.location).toBe('/cloud/api/v4/site/ping');
+      expect((await behind('/cloud/')).headers.location).toBe('/cloud/api/v4/site/ping');
+      expect((await behind('/a b<>/x_y')).headers.location).toBe('/ab/xy/api/v4/site/ping');
+      expect((await behind('.')).headers.location).toBe('/api/v4/site/ping');
+    });
+
+    it.each([
+      ['GET', '/api/v4/workflow//?category=general&page_size=10'],
+      ['GET', '/api/v4/nope/'],
+      ['PUT', '/api/v4/workflow/archive/'],
+      ['HEAD', '/api/v4/site/ping/'],
+      ['GET', '/api/v4/Workflow/'],
+      ['GET', '/api/v4/workflow/progress//'],
+    ])('%s %s (no route less one slash) → the plain-text 404', async (method, path) => {
+      const sim = testSimulator();
+      const res = await request(sim.app)[method.toLowerCase() as 'get'](path);
+      expect([res.status, res.headers['content-type'], res.headers.location]).toEqual([404, 'text/plain', undefined]);
+    });
+
+    it('leaves a Pro route on the community edition to the plain-text 404', async () => {
+      const community = testSimulator({ edition: 'community' });
+      const res = await request(community.app).post('/api/v4/workflow/reloacte/').send({});
+      expect([res.status, res.text]).toEqual([404, '404 page not found']);
+    });
   });
 
   it('answers the plain-text 404 to unknown routes whatever the token', async () => {
