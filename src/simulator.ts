@@ -26,6 +26,7 @@ import type { Drive } from './drive/drive.js';
 import type { Policies } from './storage/policies.js';
 import type { Clock } from './engine/clock.js';
 import { createHttpApp, streamsBody } from './http/app.js';
+import { createAppServer } from './http/server.js';
 import { corsMiddleware, webRouter } from './http/web.js';
 import { isLegacyVersion } from './simulator-context.js';
 import { resolveOptions, type ResolvedOptions, type SimulatorOptions } from './options.js';
@@ -277,7 +278,7 @@ export function createSimulator(input: SimulatorOptions = {}): Simulator {
       listen(port = DEFAULT_PORT, host = DEFAULT_HOST) {
         if (server) return Promise.reject(new Error(`Simulator already listening on ${url}.`));
         return new Promise<string>((resolve, reject) => {
-          const s = app.listen(port, host);
+          const s = createAppServer(app).listen(port, host);
           s.once('error', reject);
           s.once('listening', () => {
             s.off('error', reject);
