@@ -7,7 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { wallDelay } from '../engine/clock.js';
-import { serializeEnvelope, correlationId } from '../http/envelope.js';
+import { correlationId, envelopeBytes } from '../http/envelope.js';
 import type { World } from '../world.js';
 import { parsePreferFaults, type FaultRegistry, type FaultRule } from './faults.js';
 import type { ObservedExchange } from './conformance.js';
@@ -224,7 +224,7 @@ export function requestFaults(faults: FaultRegistry): RequestHandler {
       const env = { code: e.code, ...(e.data !== undefined ? { data: e.data } : {}), msg: e.msg ?? '', ...(e.correlation_id === false ? {} : { correlation_id: correlationId(req, world.ctx.random) }) };
       res.status(200).setHeader('Content-Type', 'application/json; charset=utf-8');
       res.setHeader('Cache-Control', 'private, no-cache');
-      res.end(serializeEnvelope(env));
+      res.end(envelopeBytes(env));
       return;
     }
     if (!('transport' in rule)) return next();

@@ -15,7 +15,7 @@ import { ApiError, Code, Msg } from '../errors.js';
 import type { Edition, ServiceContext } from '../services/context.js';
 import { resolveCaller } from '../services/session.js';
 import { bindingError, bindingOf, normalizeQuery, readJsonBody, type Binding } from './binding.js';
-import { correlationId, errorEnvelope, serializeEnvelope, type Envelope } from './envelope.js';
+import { correlationId, envelopeBytes, errorEnvelope, type Envelope } from './envelope.js';
 import { handlers as defaultHandlers, type Handler, type Handlers } from './routes/index.js';
 import { HttpReply } from './reply.js';
 import { createResponseChecker } from './self-check.js';
@@ -103,7 +103,7 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
     }
     res.locals.envelopeCode = env.code;
     res.status(200).setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.end(serializeEnvelope(env));
+    res.end(envelopeBytes(env));
   };
 
   /** A non-envelope answer (HttpReply); strict mode checks the operation declares its status. */

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import type { Request } from 'express';
 import { ApiError } from '../errors.js';
 import { createRandom } from '../util/random.js';
-import { correlationId, errorEnvelope, escapeJson, serializeEnvelope } from './envelope.js';
+import { correlationId, envelopeBytes, errorEnvelope, escapeJson, serializeEnvelope } from './envelope.js';
 import type { Envelope } from './envelope.js';
 
 const CID = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -27,6 +27,14 @@ describe('serializeEnvelope', () => {
     expect(serializeEnvelope(env)).toBe(
       `{"code":40081,"data":1,"aggregated_error":{"a":{"code":404,"msg":"x"}},"msg":"Batch failed","error":"raw","correlation_id":"${CID}"}`,
     );
+  });
+
+  it('gives the same text as UTF-8 bytes for the wire (envelopeBytes)', () => {
+    const env = { code: 0, data: { name: 'é<文>' }, msg: '' };
+    const bytes = envelopeBytes(env);
+    expect(Buffer.isBuffer(bytes)).toBe(true);
+    expect(bytes.toString('utf8')).toBe(serializeEnvelope(env));
+    expect(bytes.toString('utf8')).toBe('{"code":0,"data":{"name":"é\\u003c文\\u003e"},"msg":""}');
   });
 
   it('writes a success without payload as exactly {"code":0,"msg":""}', () => {

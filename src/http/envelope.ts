@@ -28,6 +28,16 @@ export function serializeEnvelope(env: Envelope): string {
   return escapeJson(JSON.stringify(ordered));
 }
 
+/**
+ * An envelope's bytes as they go out. Sent as bytes rather than a string, they are also what the
+ * journal keeps of the answer (see control/middleware), and bytes live outside V8's heap: a busy
+ * journal's thousands of answers are then not copied at every young-generation collection, which
+ * with string bodies made those pauses (and so the slowest answers) about three times as long.
+ */
+export function envelopeBytes(env: Envelope): Buffer {
+  return Buffer.from(serializeEnvelope(env));
+}
+
 const ESCAPES: Record<string, string> = {
   '<': '\\u003c',
   '>': '\\u003e',
