@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Benchmark: HTTP throughput and latency of the simulator against its peers, side by side in
 // one run — Prism 5 mocking the same contract (openapi/cloudreve-v4.yaml), a bare express 5 app
-// answering a fixed body (the ceiling of our own stack) and a bare node:http server (the
-// platform's limit) — with autocannon on loopback, the same connections and duration for each.
+// answering a fixed body (the ceiling of our own stack; served by `app.listen`, and again by the
+// server the simulator runs in) and a bare node:http server (the platform's limit) — with
+// autocannon on loopback, the same connections and duration for each.
 //
 //   npm run build && node bench/http.mjs [--duration 5] [--rounds 3] [--connections 10] [--tasks 1000]
 //
@@ -40,7 +41,7 @@ function parseArgs(argv) {
     else if (a === '--port') args.port = Number(next());
     else if (a === '--bodies') args.bodies = next();
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node bench/http.mjs [--duration s (5)] [--rounds n (3)] [--connections n (10)] [--tasks n (1000)] [--only sim,prism,express,raw]');
+      console.log('usage: node bench/http.mjs [--duration s (5)] [--rounds n (3)] [--connections n (10)] [--tasks n (1000)] [--only sim,prism,express,express-app-server,raw]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -69,15 +70,20 @@ async function serveSimulator(port, tasks) {
   return { base, authorization: auth.Authorization, taskId };
 }
 
-/** A bare express 5 app answering each route with a fixed body. */
-async function serveExpress(port, bodies) {
+/**
+ * A bare express 5 app answering each route with a fixed body: served by `app.listen` (as
+ * express apps usually are), or (`appServer`) by the server the simulator runs its app in,
+ * whose requests and responses are built on the app's prototypes (dist/http/server.js).
+ */
+async function serveExpress(port, bodies, appServer = false) {
   const { default: express } = await import('express');
   const app = express();
   const send = (body) => (_req, res) => res.type('application/json').send(body);
   app.get('/api/v4/workflow', send(bodies.list));
   app.get('/api/v4/workflow/progress/:id', send(bodies.progress));
   app.post('/api/v4/workflow/archive', send(bodies.archive));
-  const server = app.listen(port, '127.0.0.1');
+  const { createAppServer } = await import(pathToFileURL(path.join(ROOT, 'dist', 'http', 'server.js')).href);
+  const server = appServer ? createAppServer(app).listen(port, '127.0.0.1') : app.listen(port, '127.0.0.1');
   await once(server, 'listening');
   return { base: `http://127.0.0.1:${server.address().port}` };
 }
@@ -190,7 +196,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(opts) {
   const { default: autocannon } = await import('autocannon');
-  const targets = opts.only ?? ['sim', 'prism', 'express', 'raw'];
+  const targets = opts.only ?? ['sim', 'prism', 'express', 'express-app-server', 'raw'];
   const endpoints = ['GET /workflow', 'GET /workflow/progress/{id}', 'POST /workflow/archive'];
   console.log(
     `HTTP benchmark: ${opts.connections} connections, ${opts.rounds} rounds of ${opts.duration} s per endpoint and server (each after a 1 s warm-up, servers taking turns), medians; ${opts.tasks} stored tasks; node ${process.version}, ${(await import('node:os')).cpus().length} CPUs`,
@@ -242,8 +248,8 @@ function report(results, endpoints, targets) {
   const fmt = (n, d = 0) => (n === undefined ? '-' : n.toFixed(d));
   const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '-');
   console.log('');
-  console.log(`| endpoint | ${targets.map((t) => `${t} req/s | ${t} p50/p99 ms`).join(' | ')} | sim/prism | sim/express | sim/raw | p99 sim/prism |`);
-  console.log(`|---|${targets.map(() => '---:|---:').join('|')}|---:|---:|---:|---:|`);
+  console.log(`| endpoint | ${targets.map((t) => `${t} req/s | ${t} p50/p99 ms`).join(' | ')} | sim/prism | sim/express | sim/express-app-server | sim/raw | p99 sim/prism |`);
+  console.log(`|---|${targets.map(() => '---:|---:').join('|')}|---:|---:|---:|---:|---:|`);
   const verdicts = [];
   for (const e of endpoints) {
     const cells = targets.map((t) => {
@@ -253,8 +259,9 @@ function report(results, endpoints, targets) {
     const s = results.sim?.[e];
     const p = results.prism?.[e];
     const x = results.express?.[e];
+    const a = results['express-app-server']?.[e];
     const w = results.raw?.[e];
-    console.log(`| ${e} | ${cells.join(' | ')} | ${ratio(s?.rps, p?.rps)} | ${ratio(s?.rps, x?.rps)} | ${ratio(s?.rps, w?.rps)} | ${ratio(s?.p99, p?.p99)} |`);
+    console.log(`| ${e} | ${cells.join(' | ')} | ${ratio(s?.rps, p?.rps)} | ${ratio(s?.rps, x?.rps)} | ${ratio(s?.rps, a?.rps)} | ${ratio(s?.rps, w?.rps)} | ${ratio(s?.p99, p?.p99)} |`);
     if (s && p) {
       const get = e.startsWith('GET');
       const wantPrism = get ? 3 : 2;
@@ -276,7 +283,11 @@ if (process.argv.includes('--serve')) {
   const args = parseArgs(process.argv.slice(2));
   const bodies = args.bodies ? JSON.parse(Buffer.from(args.bodies, 'base64').toString('utf8')) : undefined;
   const info =
-    args.serve === 'sim' ? await serveSimulator(args.port, args.tasks) : args.serve === 'express' ? await serveExpress(args.port, bodies) : await serveRaw(args.port, bodies);
+    args.serve === 'sim'
+      ? await serveSimulator(args.port, args.tasks)
+      : args.serve === 'express' || args.serve === 'express-app-server'
+        ? await serveExpress(args.port, bodies, args.serve === 'express-app-server')
+        : await serveRaw(args.port, bodies);
   process.stdout.write(`READY ${JSON.stringify(info)}\n`);
 } else {
   await main(parseArgs(process.argv.slice(2)));
