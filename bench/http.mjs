@@ -82,8 +82,8 @@ async function serveExpress(port, bodies, appServer = false) {
   app.get('/api/v4/workflow', send(bodies.list));
   app.get('/api/v4/workflow/progress/:id', send(bodies.progress));
   app.post('/api/v4/workflow/archive', send(bodies.archive));
-  const { createAppServer } = await import(pathToFileURL(path.join(ROOT, 'dist', 'http', 'server.js')).href);
-  const server = appServer ? createAppServer(app).listen(port, '127.0.0.1') : app.listen(port, '127.0.0.1');
+  const serve = appServer ? (await import(pathToFileURL(path.join(ROOT, 'dist', 'http', 'server.js')).href)).createAppServer(app) : app;
+  const server = serve.listen(port, '127.0.0.1');
   await once(server, 'listening');
   return { base: `http://127.0.0.1:${server.address().port}` };
 }
