@@ -14,6 +14,7 @@ import { EDITIONS, LOG_LEVELS, type LogLevel, type SimulatorOptions } from './op
 import type { Edition } from './services/context.js';
 import { conformanceSummary, writeConformanceReport } from './control/conformance.js';
 import { createSimulator, DEFAULT_HOST, DEFAULT_PORT, type Simulator } from './simulator.js';
+import type { CodeCacheState } from './util/code-cache.js';
 
 export const HELP = `Usage: cloudreve-sim [options]
 
@@ -186,8 +187,11 @@ export function banner(sim: Simulator, url: string): string {
   ].join('\n');
 }
 
+/** Where the CLI writes its banner and messages (standard output unless told otherwise). */
+export type TextOut = { write(text: string): unknown };
+
 /** Starts the simulator as the CLI does and resolves once it listens. */
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, out = process.stdout): Promise<Simulator | undefined> {
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, out: TextOut = process.stdout): Promise<Simulator | undefined> {
   const config = parseCli(argv, env);
   if (config.help) {
     out.write(HELP);
@@ -204,7 +208,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
  * (or, without one, until SIGINT/SIGTERM), then the report written. Resolves to the exit code:
  * the command's, or 0.
  */
-export async function conformanceMain(argv: string[], env: NodeJS.ProcessEnv = process.env, out = process.stdout): Promise<number> {
+export async function conformanceMain(argv: string[], env: NodeJS.ProcessEnv = process.env, out: TextOut = process.stdout): Promise<number> {
   const dash = argv.indexOf('--');
   const own = dash < 0 ? [...argv] : argv.slice(0, dash);
   const command = dash < 0 ? [] : argv.slice(dash + 1);
@@ -263,27 +267,30 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint() && process.argv[2] === 'conformance') {
-  conformanceMain(process.argv.slice(3)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`cloudreve-sim: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
-} else if (isEntryPoint()) {
-  main(process.argv.slice(2)).then(
-    (sim) => {
-      if (!sim) return;
-      const stop = () => {
-        sim.close().then(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    },
-    (err: Error) => {
-      process.stderr.write(`cloudreve-sim: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
+/**
+ * What the `cloudreve-sim` command does with its arguments: `conformance …` runs a client's
+ * suite and exits with its code; anything else starts the simulator until SIGINT or SIGTERM.
+ * Errors are printed as one line and exit with 1. `codeCache` says how the launcher loaded the
+ * CLI (see `cli-launch`); it is logged at debug level.
+ */
+export function run(argv: string[], codeCache: CodeCacheState = 'none'): void {
+  const fail = (err: Error) => {
+    process.stderr.write(`cloudreve-sim: ${err.message}\n`);
+    process.exit(1);
+  };
+  if (argv[0] === 'conformance') {
+    conformanceMain(argv.slice(1)).then((code) => process.exit(code), fail);
+    return;
+  }
+  main(argv).then((sim) => {
+    if (!sim) return;
+    sim.logger.debug({ codeCache }, 'cli loaded');
+    const stop = () => {
+      sim.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  }, fail);
 }
+
+if (isEntryPoint()) run(process.argv.slice(2));

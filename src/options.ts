@@ -6,8 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readYamlFile } from './util/yaml-file.js';
+import { PACKAGE_ROOT, readYamlFile } from './util/yaml-file.js';
 import type { Logger } from 'pino';
 import { CLOCK_MODES, type ClockMode } from './engine/clock.js';
 import { resolveProfile, type ProfileOption, type TimingProfile } from './engine/profile.js';
@@ -16,8 +15,8 @@ import type { Edition } from './services/context.js';
 import { resolveSiteConfig, type SiteConfigInput, type SiteConfigSettings } from './site-config.js';
 import { parseUtcOffset } from './util/time.js';
 
-/** The fixtures bundled with the package. */
-export const BUNDLED_FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
+/** The fixtures bundled with the package (found from the package root, so that the CLI's bundle finds them too). */
+export const BUNDLED_FIXTURES = path.join(PACKAGE_ROOT, 'fixtures');
 
 export const EDITIONS: readonly Edition[] = ['community', 'pro'];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

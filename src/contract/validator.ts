@@ -3,9 +3,12 @@
  * Request validation against an OpenAPI document (express-openapi-validator), built once per
  * document and shared: the middleware keeps no per-request state.
  */
-import { createRequire } from 'node:module';
 import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
+// The library's own modules, by default import (their `module.exports`), so that a patch reaches
+// the very objects the library uses, also where the CLI's bundle holds the library.
+import specValidatorModule from 'express-openapi-validator/dist/framework/openapi.schema.validator.js';
+import preprocessorModule from 'express-openapi-validator/dist/middlewares/parsers/schema.preprocessor.js';
 import { compiledOnce, pointerTarget, type OpenApiDocument } from './index.js';
 
 type SpecValidator = { validate(doc: unknown): { errors: unknown[] } };
@@ -16,16 +19,11 @@ type SpecValidatorClass = new (opts: { version: string; validateApiSpec: boolean
  * compiles it (about 200 ms, most of a cold start), even with `validateApiSpec: false`, where
  * it is never used. Its module's class is looked up each time an instance is set up, so it is
  * replaced once by one that builds the real validator only when the spec is to be validated.
- * A version of the library without that module fails at start with a clear message.
+ * A version of the library without that class fails at start with a clear message (one without
+ * the module, with Node's error naming it).
  */
 function skipUnusedSpecValidator(): void {
-  const require = createRequire(import.meta.url);
-  let mod: { OpenAPISchemaValidator?: SpecValidatorClass & { skipsUnused?: true } };
-  try {
-    mod = require('express-openapi-validator/dist/framework/openapi.schema.validator.js');
-  } catch {
-    mod = {};
-  }
+  const mod = specValidatorModule as unknown as { OpenAPISchemaValidator?: SpecValidatorClass & { skipsUnused?: true } };
   const Original = mod.OpenAPISchemaValidator;
   if (typeof Original !== 'function') throw new Error('unsupported express-openapi-validator version: no OpenAPISchemaValidator (pinned at 5.6.2)');
   if (Original.skipsUnused) return;
@@ -47,16 +45,10 @@ type PreprocessorClass = { prototype: Preprocessor & { followsPointers?: true } 
  * this contract). Each validator compiles what it needs later with its own Ajv instance, so
  * those compilations are thrown away. A local reference (`#/components/...`) names an object of
  * the document itself, the same one Ajv hands back, so it is followed directly; anything else
- * goes the library's way. A version of the library without that method fails at start.
+ * goes the library's way. A version of the library without that method (or module) fails at start.
  */
 function resolveRefsWithoutCompiling(): void {
-  const require = createRequire(import.meta.url);
-  let mod: { SchemaPreprocessor?: PreprocessorClass };
-  try {
-    mod = require('express-openapi-validator/dist/middlewares/parsers/schema.preprocessor.js');
-  } catch {
-    mod = {};
-  }
+  const mod = preprocessorModule as unknown as { SchemaPreprocessor?: PreprocessorClass };
   const proto = mod.SchemaPreprocessor?.prototype;
   const original = proto?.resolveSchema;
   if (!proto || typeof original !== 'function') throw new Error('unsupported express-openapi-validator version: no SchemaPreprocessor.resolveSchema (pinned at 5.6.2)');

@@ -8,8 +8,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** Beside this module: `src/control/` when run from source, `dist/control/` when built (the build copies it). */
-export const DASHBOARD_FILE = fileURLToPath(new URL('./dashboard.html', import.meta.url));
+/**
+ * Beside this module: `src/control/` when run from source, `dist/control/` when built (the build
+ * copies it). Named through the folder, so that the CLI's bundle (`dist/bundle/`) finds it too.
+ */
+export const DASHBOARD_FILE = fileURLToPath(new URL('../control/dashboard.html', import.meta.url));
 
 export interface DashboardPage {
   html: string;

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package root (this module is at `src/util/` or `dist/util/`). */
+/** The package root (this module is at `src/util/` or `dist/util/`, and the CLI's bundle at `dist/bundle/`). */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Where the build writes the JSON twins (beside the compiled modules; there is none for the sources). */
