@@ -3,7 +3,9 @@ import * as OpenApiValidator from 'express-openapi-validator';
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
-import './validator.js';
+import { CONTROL_CONTRACT_FILE } from '../control/routes.js';
+import { loadContract } from './index.js';
+import { refersOnlyToOwnComponents } from './validator.js';
 
 const require = createRequire(import.meta.url);
 type SpecValidator = { validate(doc: unknown): { errors: unknown[] } };
@@ -96,5 +98,58 @@ describe("express-openapi-validator's schema preprocessor, once contract/validat
     expect([nested.status, nested.text]).toEqual([400, 'request/body/inner/n must be >= 1']);
     const missing = await request(app).post('/b').send({});
     expect([missing.status, missing.text]).toEqual([400, "request/body must have required property 'inner'"]);
+  });
+});
+
+describe("express-openapi-validator's document loading, once contract/validator is loaded", () => {
+  type Framework = { loadSpec(spec: unknown, refParser?: { mode: string }): Promise<unknown> };
+  const { OpenAPIFramework } = require('express-openapi-validator/dist/framework/index.js') as { OpenAPIFramework: new (args: object) => Framework };
+  // The library's own copy of json-schema-ref-parser, whose `bundle` it calls.
+  const refParser = createRequire(require.resolve('express-openapi-validator'))('@apidevtools/json-schema-ref-parser') as { bundle(doc: unknown): Promise<unknown> };
+  const doc = (ref: string, extra: Record<string, unknown> = {}) => ({
+    openapi: '3.1.0',
+    info: { title: 't', version: '1' },
+    paths: { '/b': { post: { requestBody: { content: { 'application/json': { schema: { $ref: ref } } } }, responses: { 200: { description: 'ok' } } } } },
+    components: { schemas: { 'A/B': { type: 'object', properties: { n: { type: 'integer' } } }, Outer: { type: 'object' }, ...extra } },
+  });
+
+  it('tells a document whose references all name its own components directly', () => {
+    expect(refersOnlyToOwnComponents(doc('#/components/schemas/Outer'))).toBe(true);
+    expect(refersOnlyToOwnComponents(doc('#/components/schemas/A~1B'))).toBe(true);
+    expect(refersOnlyToOwnComponents({ a: [{ b: [{ $ref: '#/x/y/z' }] }] })).toBe(false);
+    for (const ref of ['other.yaml#/components/schemas/Outer', '#/components/schemas/A~1B/properties/n', '#/components/schemas/Missing', '#/paths/~1b', '#/components/schemas/Alias']) {
+      expect([ref, refersOnlyToOwnComponents(doc(ref, { Alias: { $ref: '#/components/schemas/Outer' } }))]).toEqual([ref, false]);
+    }
+    expect(refersOnlyToOwnComponents({ components: { schemas: { X: { $ref: 42 } } } })).toBe(false);
+  });
+
+  it("holds for both of the simulator's contracts", () => {
+    expect([refersOnlyToOwnComponents(loadContract()), refersOnlyToOwnComponents(loadContract(CONTROL_CONTRACT_FILE))]).toEqual([true, true]);
+  });
+
+  it('uses such a document as it is, without json-schema-ref-parser, and bundles any other', async () => {
+    const bundle = vi.spyOn(refParser, 'bundle');
+    try {
+      const own = doc('#/components/schemas/Outer');
+      expect(await new OpenAPIFramework({}).loadSpec(own, { mode: 'bundle' })).toBe(own);
+      expect(await new OpenAPIFramework({}).loadSpec(own)).toBe(own);
+      expect(bundle).not.toHaveBeenCalled();
+      const deep = doc('#/components/schemas/A~1B/properties/n');
+      expect(await new OpenAPIFramework({}).loadSpec(deep, { mode: 'bundle' })).toEqual(deep);
+      expect(bundle).toHaveBeenCalledTimes(1);
+    } finally {
+      bundle.mockRestore();
+    }
+  });
+
+  it('still validates requests against a document it keeps as it is', async () => {
+    const app = express()
+      .use(express.json())
+      .use(OpenApiValidator.middleware({ apiSpec: doc('#/components/schemas/A~1B') as never, validateApiSpec: false, validateResponses: false }))
+      .post('/b', (_req, res) => void res.send('ok'))
+      .use(((err, _req, res, _next) => void res.status(err.status ?? 500).send(String(err.message))) as express.ErrorRequestHandler);
+    expect((await request(app).post('/b').send({ n: 1 })).text).toBe('ok');
+    const bad = await request(app).post('/b').send({ n: 'x' });
+    expect([bad.status, bad.text]).toEqual([400, 'request/body/n must be integer']);
   });
 });

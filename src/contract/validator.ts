@@ -9,6 +9,7 @@ import * as OpenApiValidator from 'express-openapi-validator';
 // the very objects the library uses, also where the CLI's bundle holds the library.
 import specValidatorModule from 'express-openapi-validator/dist/framework/openapi.schema.validator.js';
 import preprocessorModule from 'express-openapi-validator/dist/middlewares/parsers/schema.preprocessor.js';
+import frameworkModule from 'express-openapi-validator/dist/framework/index.js';
 import { compiledOnce, pointerTarget, type OpenApiDocument } from './index.js';
 
 type SpecValidator = { validate(doc: unknown): { errors: unknown[] } };
@@ -64,6 +65,53 @@ function resolveRefsWithoutCompiling(): void {
   proto.followsPointers = true;
 }
 resolveRefsWithoutCompiling();
+
+/** Whether every `$ref` in a document names a component of its own directly (`#/components/<kind>/<name>`), and that component is there. */
+export function refersOnlyToOwnComponents(doc: unknown): boolean {
+  const pending: unknown[] = [doc];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (!value || typeof value !== 'object') continue;
+    if (Array.isArray(value)) {
+      pending.push(...value);
+      continue;
+    }
+    for (const [key, child] of Object.entries(value)) {
+      if (key !== '$ref') {
+        pending.push(child);
+        continue;
+      }
+      if (typeof child !== 'string' || !/^#\/components\/[^/]+\/[^/]+$/.test(child)) return false;
+      const target = pointerTarget(doc, child);
+      if (!target || typeof target !== 'object' || '$ref' in target) return false;
+    }
+  }
+  return true;
+}
+
+type Framework = { loadSpec(spec: unknown, refParser?: { mode?: string }): Promise<unknown>; keepsOwnDocuments?: true };
+
+/**
+ * express-openapi-validator hands the document to json-schema-ref-parser's `bundle`, which
+ * turns references to other files into local ones and walks the whole document to find them
+ * (about 15 ms of every start for this contract). A document given as an object whose every
+ * reference names one of its own components directly comes out of it unchanged, so it is used
+ * as it is; any other goes the library's way. A version of the library without that method (or
+ * module) fails at start.
+ */
+function keepOwnDocumentsAsTheyAre(): void {
+  const proto = (frameworkModule as unknown as { OpenAPIFramework?: { prototype: Framework } }).OpenAPIFramework?.prototype;
+  const original = proto?.loadSpec;
+  if (!proto || typeof original !== 'function') throw new Error('unsupported express-openapi-validator version: no OpenAPIFramework.loadSpec (pinned at 5.6.2)');
+  if (proto.keepsOwnDocuments) return;
+  proto.loadSpec = function (this: Framework, spec, refParser) {
+    const bundles = refParser === undefined || refParser.mode === undefined || refParser.mode === 'bundle';
+    if (bundles && spec && typeof spec === 'object' && refersOnlyToOwnComponents(spec)) return Promise.resolve(spec);
+    return original.call(this, spec, refParser);
+  };
+  proto.keepsOwnDocuments = true;
+}
+keepOwnDocumentsAsTheyAre();
 
 const validators = new WeakMap<OpenApiDocument, RequestHandler[]>();
 
