@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { createJournal, type JournalEntry } from './journal.js';
 
@@ -15,7 +17,25 @@ const entry = (path: string): Omit<JournalEntry, 'seq'> => ({
   response: null,
 });
 
+/** A full collection, on demand (the flag is set for this process only). */
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
+
 describe('createJournal', () => {
+  it('lets a dropped entry go at once, not when the front is next cut off', async () => {
+    const journal = createJournal(3);
+    const dropped = new WeakRef({ ...entry('/first') });
+    journal.record(dropped.deref()!);
+    for (const p of ['/a', '/b', '/c']) journal.record(entry(p));
+    // A WeakRef holds its target until the current job ends.
+    await new Promise<void>((resolve) => queueMicrotask(resolve));
+    await new Promise<void>((resolve) => process.nextTick(resolve));
+    collectGarbage();
+    expect([dropped.deref(), journal.entries().map((e) => e.path)]).toEqual([undefined, ['/a', '/b', '/c']]);
+  });
+
   it('keeps the last `limit` entries', () => {
     const journal = createJournal(3);
     for (let i = 1; i <= 5; i++) journal.record(entry(`/${i}`));

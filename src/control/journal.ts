@@ -74,6 +74,9 @@ function view(seq: number, e: Omit<JournalEntry, 'seq'>): JournalEntry {
   return out;
 }
 
+/** What stands in a dropped entry's slot until the front is cut off. */
+const DROPPED = Object.freeze({ seq: 0, entry: Object.freeze({}) as Omit<JournalEntry, 'seq'>, bytes: 0 });
+
 /**
  * A journal keeping the last `limit` entries, and fewer when their bodies together weigh more
  * than `maxBytes` (the oldest go first), so a client sending large bodies cannot grow it without
@@ -100,7 +103,11 @@ export function createJournal(limit = 10_000, maxBytes = 64 * 1024 * 1024): Jour
     record(entry, bytes = 0) {
       list.push({ seq: ++seq, entry, bytes });
       total += bytes;
-      while (list.length - head > limit || (total > maxBytes && list.length - head > 1)) total -= list[head++]!.bytes;
+      while (list.length - head > limit || (total > maxBytes && list.length - head > 1)) {
+        total -= list[head]!.bytes;
+        // Let the dropped entry go now, not when the front is next cut off.
+        list[head++] = DROPPED;
+      }
       if (head > 1024 && head * 2 > list.length) {
         list = list.slice(head);
         head = 0;
