@@ -1,8 +1,8 @@
 /**
  * @module cli-launch
  * How the `cloudreve-sim` command (`bin.ts`) loads the CLI. The build bundles the CLI and the
- * libraries it loads at start into one CommonJS file, `dist/bundle/cli.cjs` (parts loaded only
- * by tasks and archive routes stay separate chunks, and packages loaded on first use stay in
+ * libraries it loads at start into one CommonJS file, `dist/bundle/cli.cjs` (modules used only
+ * by tasks and archive routes run when first imported, and packages loaded on first use stay in
  * `node_modules`), and writes the code V8 compiled for it while starting once and answering a
  * request to `dist/bundle/cli.cjs.cache`. One file instead of hundreds of modules, compiled
  * ahead, is what makes the command start in about half the time (see the README's Performance

@@ -6,8 +6,8 @@
  * the bundle's code cache (see `cli-launch`, `util/code-cache`).
  *
  * What the bundle holds: the simulator's modules and the packages they import statically. A
- * module the simulator imports on first use (`import('../codecs/zip.js')`) becomes a chunk of
- * its own, loaded when it is; a package imported on first use (`import('tar')`) stays in
+ * module the simulator imports on first use (`import('../codecs/zip.js')`) is in it too, and
+ * runs when first imported; a package imported on first use (`import('tar')`) stays in
  * `node_modules`, and so does one loaded through `createRequire` (7-Zip's wasm engine and the
  * decompressors that read files beside themselves). Only the build runs this module; rolldown
  * is a development dependency.
@@ -41,8 +41,8 @@ async function bundle(): Promise<void> {
     logLevel: 'warn',
     output: {
       format: 'cjs',
-      // \`require()\` (Node loads ES modules that way too) rather than \`import()\`: V8 gives code
-      // taken from a code cache no way back to Node's loader for \`import()\`.
+      // `require()` (Node loads ES modules that way too) rather than `import()`: V8 gives code
+      // taken from a code cache no way back to Node's loader for `import()`.
       dynamicImportInCjs: false,
       dir: path.dirname(CLI_BUNDLE),
       entryFileNames: path.basename(CLI_BUNDLE),
