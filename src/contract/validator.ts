@@ -66,6 +66,9 @@ function resolveRefsWithoutCompiling(): void {
 }
 resolveRefsWithoutCompiling();
 
+/** A reference that names a component directly: `#/components/<kind>/<name>`. */
+const COMPONENT_REF = /^#\/components\/([^/]+)\/([^/]+)$/;
+
 /** Whether every `$ref` in a document names a component of its own directly (`#/components/<kind>/<name>`), and that component is there. */
 export function refersOnlyToOwnComponents(doc: unknown): boolean {
   const pending: unknown[] = [doc];
@@ -81,7 +84,7 @@ export function refersOnlyToOwnComponents(doc: unknown): boolean {
         pending.push(child);
         continue;
       }
-      if (typeof child !== 'string' || !/^#\/components\/[^/]+\/[^/]+$/.test(child)) return false;
+      if (typeof child !== 'string' || !COMPONENT_REF.test(child)) return false;
       const target = pointerTarget(doc, child);
       if (!target || typeof target !== 'object' || '$ref' in target) return false;
     }
@@ -123,7 +126,7 @@ function referenced(doc: OpenApiDocument, root: unknown): Map<string, Set<string
     if (Array.isArray(value)) return value.forEach(walk);
     if (!value || typeof value !== 'object') return;
     for (const [k, v] of Object.entries(value)) {
-      const m = k === '$ref' && typeof v === 'string' ? /^#\/components\/([^/]+)\/([^/]+)$/.exec(v) : null;
+      const m = k === '$ref' && typeof v === 'string' ? COMPONENT_REF.exec(v) : null;
       if (!m) {
         walk(v);
         continue;
