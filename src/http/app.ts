@@ -68,6 +68,7 @@ export interface HttpOptions {
 }
 
 const NOT_FOUND = '404 page not found';
+const NO_PROBLEMS: readonly string[] = Object.freeze([]);
 
 /** A `before` middleware that runs every request in one fixed context. */
 export function fixedContext(ctx: ServiceContext): RequestHandler {
@@ -95,7 +96,7 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
 
   const send = (req: Request, res: Response, env: Envelope): void => {
     const opId = res.locals.operationId;
-    const problems = checker && opId ? checker.check(opId, env) : [];
+    const problems = checker && opId ? checker.check(opId, env) : NO_PROBLEMS;
     if (problems.length > 0) {
       options.logger.error({ operationId: opId, problems, body: env }, 'response does not match the contract');
       res.status(500).end();
@@ -109,7 +110,7 @@ export function createHttpApp(doc: OpenApiDocument, options: HttpOptions, handle
   /** A non-envelope answer (HttpReply); strict mode checks the operation declares its status. */
   const sendReply = (res: Response, reply: HttpReply): void => {
     const opId = res.locals.operationId;
-    const problems = checker && opId ? checker.checkStatus(opId, reply.status) : [];
+    const problems = checker && opId ? checker.checkStatus(opId, reply.status) : NO_PROBLEMS;
     if (problems.length > 0) {
       options.logger.error({ operationId: opId, problems, status: reply.status }, 'response does not match the contract');
       res.status(500).end();

@@ -47,11 +47,22 @@ export function preferredNode(ctx: ServiceContext, text: string | undefined): nu
   return id !== undefined && ctx.site.nodes.some((n) => n.id === id) ? id : undefined;
 }
 
-/** Map-backed objects go out with sorted keys (spec §1.3). */
+/**
+ * Map-backed objects go out with sorted keys (spec §1.3). Keys already in order (the usual case)
+ * give the object itself, not a copy: a DTO is serialized as soon as it is made, and a list
+ * answer makes one per task, so the copy and the sort were a fifth of what it allocated.
+ */
 function sortedKeys<T extends Record<string, unknown>>(obj: T): T {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(obj).sort()) out[k] = obj[k];
-  return out as T;
+  let previous: string | undefined;
+  for (const key in obj) {
+    if (previous !== undefined && key < previous) {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(obj).sort()) out[k] = obj[k];
+      return out as T;
+    }
+    previous = key;
+  }
+  return obj;
 }
 
 /**

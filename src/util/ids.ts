@@ -31,21 +31,27 @@ export interface IdCodec {
   decode(type: IdTypeName, text: string): number | undefined;
 }
 
-/** How many encodings and decodings a codec remembers (hashids is costly; answers repeat the same ids). */
+/** How many encodings and decodings of one type a codec remembers (hashids is costly; answers repeat the same ids). */
 const MEMO_LIMIT = 100_000;
 
 export function createIdCodec(salt: string): IdCodec {
   const hashids = new Hashids(salt, 0);
-  const encoded = new Map<string, string>();
-  const decoded = new Map<string, number | undefined>();
-  const remember = <V>(memo: Map<string, V>, key: string, value: V): V => {
+  // Per type, so that looking an id up builds no key (a list answer encodes a dozen ids).
+  const encoded = new Map<IdTypeName, Map<number, string>>();
+  const decoded = new Map<IdTypeName, Map<string, number | undefined>>();
+  const memoOf = <K, V>(memos: Map<IdTypeName, Map<K, V>>, type: IdTypeName): Map<K, V> => {
+    let memo = memos.get(type);
+    if (!memo) memos.set(type, (memo = new Map()));
+    return memo;
+  };
+  const remember = <K, V>(memo: Map<K, V>, key: K, value: V): V => {
     if (memo.size >= MEMO_LIMIT) memo.clear();
     memo.set(key, value);
     return value;
   };
   const encode = (type: IdTypeName, id: number): string => {
-    const key = `${type}:${id}`;
-    return encoded.get(key) ?? remember(encoded, key, hashids.encode([id, IdType[type]]));
+    const memo = memoOf(encoded, type);
+    return memo.get(id) ?? remember(memo, id, hashids.encode([id, IdType[type]]));
   };
   const decodeOnce = (type: IdTypeName, text: string): number | undefined => {
     let parts: ReturnType<Hashids['decode']>;
@@ -62,8 +68,8 @@ export function createIdCodec(salt: string): IdCodec {
   return {
     encode,
     decode(type, text) {
-      const key = `${type}:${text}`;
-      return decoded.has(key) ? decoded.get(key) : remember(decoded, key, decodeOnce(type, text));
+      const memo = memoOf(decoded, type);
+      return memo.has(text) ? memo.get(text) : remember(memo, text, decodeOnce(type, text));
     },
   };
 }
