@@ -75,17 +75,20 @@ function view(seq: number, e: Omit<JournalEntry, 'seq'>): JournalEntry {
 }
 
 /** What stands in a dropped entry's slot until the front is cut off. */
-const DROPPED = Object.freeze({ seq: 0, entry: Object.freeze({}) as Omit<JournalEntry, 'seq'>, bytes: 0 });
+const DROPPED = Object.freeze({}) as Omit<JournalEntry, 'seq'>;
 
 /**
  * A journal keeping the last `limit` entries, and fewer when their bodies together weigh more
  * than `maxBytes` (the oldest go first), so a client sending large bodies cannot grow it without
- * bound. Recording is the hot path (every request): an entry is kept as given, and only the
+ * bound. Recording is the hot path (every request): an entry is kept as given, with no wrapper
+ * (its number follows from its place, its weight sits in an array of numbers), and only the
  * entries a reader asks for are turned into `JournalEntry` views.
  */
 export function createJournal(limit = 10_000, maxBytes = 64 * 1024 * 1024): Journal {
-  // A queue: live entries are list[head..]; the dropped front is cut off now and then.
-  let list: Array<{ seq: number; entry: Omit<JournalEntry, 'seq'>; bytes: number }> = [];
+  // A queue: live entries are list[head..], their weights weights[head..]; the dropped front is
+  // cut off now and then. The last entry is number `seq`, so list[i] is seq - (list.length - 1 - i).
+  let list: Array<Omit<JournalEntry, 'seq'>> = [];
+  let weights: number[] = [];
   let head = 0;
   let total = 0;
   let seq = 0;
@@ -95,21 +98,25 @@ export function createJournal(limit = 10_000, maxBytes = 64 * 1024 * 1024): Jour
     (f.code === undefined || e.code === f.code) &&
     (f.since === undefined || e.at_ms >= f.since);
   const select = (f: JournalFilter = {}) => {
-    const hits = [];
-    for (let i = head; i < list.length; i++) if (matches(list[i]!.entry, f)) hits.push(list[i]!);
+    const hits: Array<{ seq: number; entry: Omit<JournalEntry, 'seq'> }> = [];
+    const first = seq - (list.length - 1);
+    for (let i = head; i < list.length; i++) if (matches(list[i]!, f)) hits.push({ seq: first + i, entry: list[i]! });
     return hits;
   };
   return {
     record(entry, bytes = 0) {
-      list.push({ seq: ++seq, entry, bytes });
+      list.push(entry);
+      weights.push(bytes);
+      seq++;
       total += bytes;
       while (list.length - head > limit || (total > maxBytes && list.length - head > 1)) {
-        total -= list[head]!.bytes;
+        total -= weights[head]!;
         // Let the dropped entry go now, not when the front is next cut off.
         list[head++] = DROPPED;
       }
       if (head > 1024 && head * 2 > list.length) {
         list = list.slice(head);
+        weights = weights.slice(head);
         head = 0;
       }
     },
@@ -132,6 +139,7 @@ export function createJournal(limit = 10_000, maxBytes = 64 * 1024 * 1024): Jour
     clear() {
       const n = list.length - head;
       list = [];
+      weights = [];
       head = 0;
       total = 0;
       return n;

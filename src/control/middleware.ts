@@ -61,26 +61,33 @@ function decode(text: string): unknown {
   }
 }
 
+/** What reading an entry has decoded, made on its first read and then kept. */
+interface Decoded {
+  url?: string;
+  path?: string;
+  query?: Record<string, string | string[]>;
+  headers?: Record<string, string>;
+  body?: { value: unknown };
+  response?: { value: unknown };
+}
+
 /**
- * A journal entry as recorded. The response is kept as it was sent (a string, or bytes); it, the
- * request body, the query and the headers are decoded only when someone reads them (and then
- * kept). Every envelope starts with its code, which is all the journal needs up front. It keeps
- * alive only what it is given, never the request or the socket.
+ * A journal entry as recorded. A busy journal holds thousands of these for a second or more,
+ * long enough for V8 to copy each one at a young-generation collection or two, so an entry keeps
+ * little on V8's heap: the request's target and headers are packed into one buffer (`request`:
+ * the target, a line feed, the headers as JSON; a buffer's bytes live outside the heap), and the
+ * response is kept as the bytes that were sent. All of it is decoded only when someone reads it
+ * (and then kept). Every envelope starts with its code, which is all the journal needs up front.
+ * It keeps alive only what it is given, never the request or the socket.
  */
 class Exchange implements Omit<JournalEntry, 'seq'> {
   readonly code: number | null;
-  #query?: Record<string, string | string[]>;
-  #headers?: Record<string, string>;
-  #body?: { value: unknown };
-  #response?: { value: unknown };
+  #decoded?: Decoded;
   constructor(
     readonly namespace: string,
     readonly at_ms: number,
     readonly method: string,
-    /** The request target as sent (path and query). */
-    private readonly url: string,
-    readonly path: string,
-    private readonly rawHeaders: IncomingHttpHeaders,
+    private readonly request: Buffer,
     private readonly sent: Buffer | string | null,
     readonly status: number,
     private readonly sentBack: Buffer | string,
@@ -90,21 +97,40 @@ class Exchange implements Omit<JournalEntry, 'seq'> {
     const code = /^\{"code":(-?\d+)[,}]/.exec(head)?.[1];
     this.code = code === undefined ? null : Number(code);
   }
+  /** The request target as sent (path and query). */
+  private get url(): string {
+    const d = (this.#decoded ??= {});
+    return (d.url ??= this.request.toString('utf8', 0, this.request.indexOf(0x0a)));
+  }
   get at(): string {
     return new Date(this.at_ms).toISOString();
   }
+  get path(): string {
+    const d = (this.#decoded ??= {});
+    if (d.path === undefined) {
+      const url = this.url;
+      const q = url.indexOf('?');
+      d.path = q < 0 ? url : url.slice(0, q);
+    }
+    return d.path;
+  }
   get query(): Record<string, string | string[]> {
-    return (this.#query ??= queryAsSent(this.url));
+    return ((this.#decoded ??= {}).query ??= queryAsSent(this.url));
   }
   get headers(): Record<string, string> {
-    return (this.#headers ??= Object.fromEntries(Object.entries(this.rawHeaders).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])));
+    const d = (this.#decoded ??= {});
+    if (d.headers === undefined) {
+      const sent = JSON.parse(this.request.toString('utf8', this.request.indexOf(0x0a) + 1)) as IncomingHttpHeaders;
+      d.headers = Object.fromEntries(Object.entries(sent).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
+    }
+    return d.headers;
   }
   get body(): unknown {
     const sent = this.sent;
-    return (this.#body ??= { value: Buffer.isBuffer(sent) ? decode(sent.toString('utf8')) : sent }).value;
+    return ((this.#decoded ??= {}).body ??= { value: Buffer.isBuffer(sent) ? decode(sent.toString('utf8')) : sent }).value;
   }
   get response(): unknown {
-    return (this.#response ??= { value: this.responseSize > JOURNAL_BODY_CAP ? `<${this.responseSize} bytes>` : decode(this.sentBack.toString()) }).value;
+    return ((this.#decoded ??= {}).response ??= { value: this.responseSize > JOURNAL_BODY_CAP ? `<${this.responseSize} bytes>` : decode(this.sentBack.toString()) }).value;
   }
 }
 
@@ -165,10 +191,9 @@ export function journal(
       const kept = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks.map((c) => (Buffer.isBuffer(c) ? c : Buffer.from(c))));
       // An answer over the cap keeps only its head (a copy: the rest is let go).
       const bytes = size > JOURNAL_BODY_CAP ? Buffer.from(kept.slice(0, 32)) : kept;
-      const url = req.originalUrl;
-      const q = url.indexOf('?');
-      const entry = new Exchange(world.name, at, req.method, url, q < 0 ? url : url.slice(0, q), req.headers, sent, res.headersSent ? res.statusCode : 0, bytes, size);
-      world.journal.record(entry, bytes.length + (Buffer.isBuffer(sent) ? sent.length : 0));
+      const request = Buffer.from(`${req.originalUrl}\n${JSON.stringify(req.headers)}`);
+      const entry = new Exchange(world.name, at, req.method, request, sent, res.headersSent ? res.statusCode : 0, bytes, size);
+      world.journal.record(entry, request.length + bytes.length + (Buffer.isBuffer(sent) ? sent.length : 0));
       observe?.({ method: entry.method, path: entry.path, operation: res.locals.operationId, code: entry.code, response: () => entry.response });
     });
     // A raw body (file content, upload chunks) is the route's to stream: the journal keeps its size only.
@@ -200,24 +225,31 @@ function queryAsSent(url: string): Record<string, string | string[]> {
   return out;
 }
 
+const NO_RULES: readonly FaultRule[] = Object.freeze([]);
+
 /** Applies a request fault (from a rule or the request's `Prefer` header) before routing. */
 export function requestFaults(faults: FaultRegistry): RequestHandler {
   return function requestFaults(req, res, next) {
     const world = res.locals.world!;
-    let prefer: FaultRule[];
-    try {
-      prefer = parsePreferFaults(req.get('Prefer')).map((input, i) => ({ ...input, id: `prefer-${i + 1}`, fired: 0 }) as FaultRule);
-    } catch (err) {
-      res.status(400).setHeader('Content-Type', 'text/plain');
-      res.end(err instanceof Error ? err.message : String(err));
-      return;
-    }
-    const taskRules = prefer.filter((r) => 'task' in r);
-    if (taskRules.length > 0) {
-      res.locals.aroundHandler = (fn) => faults.withTaskRules(taskRules, fn);
+    const header = req.get('Prefer');
+    let prefer: readonly FaultRule[] = NO_RULES;
+    if (header !== undefined) {
+      try {
+        prefer = parsePreferFaults(header).map((input, i) => ({ ...input, id: `prefer-${i + 1}`, fired: 0 }) as FaultRule);
+      } catch (err) {
+        res.status(400).setHeader('Content-Type', 'text/plain');
+        res.end(err instanceof Error ? err.message : String(err));
+        return;
+      }
+      const taskRules = prefer.filter((r) => 'task' in r);
+      if (taskRules.length > 0) {
+        res.locals.aroundHandler = (fn) => faults.withTaskRules(taskRules, fn);
+      }
     }
     const own = prefer.find((r) => 'request' in r);
-    const rule = own ? (faults.fire(own) ? own : undefined) : faults.forRequest(world.name, req.method, req.originalUrl.split('?')[0]!);
+    const url = req.originalUrl;
+    const q = url.indexOf('?');
+    const rule = own ? (faults.fire(own) ? own : undefined) : faults.forRequest(world.name, req.method, q < 0 ? url : url.slice(0, q));
     if (!rule) return next();
     if ('envelope' in rule) {
       const e = rule.envelope;
