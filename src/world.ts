@@ -75,6 +75,7 @@ export function createWorld(o: WorldOptions): World {
 
   let ctx: ServiceContext;
   const emit = (type: SimEvent['type'], task: Task, from?: string): void => {
+    if (!events.listening) return; // every task change would otherwise build, encode and drop an event
     const event: SimEvent = {
       type,
       at: new Date(clock.now()).toISOString(),

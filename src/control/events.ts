@@ -23,6 +23,8 @@ export interface SimEvent {
 }
 
 export interface EventHub {
+  /** Someone is subscribed: without listeners an event need not be built at all. */
+  readonly listening: boolean;
   emit(event: SimEvent): void;
   /** Calls `listener` for every event until the returned function is called. */
   subscribe(listener: (event: SimEvent) => void): () => void;
@@ -33,6 +35,9 @@ export interface EventHub {
 export function createEventHub(): EventHub {
   const listeners = new Set<(event: SimEvent) => void>();
   return {
+    get listening() {
+      return listeners.size > 0;
+    },
     emit(event) {
       for (const l of [...listeners]) l(event);
     },

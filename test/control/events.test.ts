@@ -3,7 +3,7 @@
  * (`sim.events()`, an async iterator) and as server-sent events (GET /__sim/events).
  */
 import { describe, expect, it } from 'vitest';
-import type { SimEvent } from '../../src/control/events.js';
+import { createEventHub, type SimEvent } from '../../src/control/events.js';
 import { testSimulator } from '../helpers.js';
 import { ALICE, ARCHIVE_RUN_MS, ctl, NAMESPACE_HEADER, START_MS, user } from './helpers.js';
 
@@ -252,5 +252,30 @@ describe('GET /__sim/events (server-sent events over a real socket)', () => {
     const sim = testSimulator();
     const res = await ctl(sim, 'bad name!').get('/events');
     expect([res.status, res.body]).toEqual([400, { error: expect.stringMatching(/namespace/i) }]);
+  });
+});
+
+describe('the event hub', () => {
+  it('says whether anyone listens, so that a world builds no events nobody receives', () => {
+    const hub = createEventHub();
+    const seen: string[] = [];
+    expect(hub.listening).toBe(false);
+    const unsubscribe = hub.subscribe((e) => seen.push(e.task));
+    expect(hub.listening).toBe(true);
+    hub.emit({ type: 'task:created', at: '2026-01-01T00:00:00.000Z', namespace: 'default', task: 't1', task_type: 'create_archive', owner: 'u1', status: 'queued', phase: '' });
+    unsubscribe();
+    expect(hub.listening).toBe(false);
+    expect(seen).toEqual(['t1']);
+  });
+
+  it('starts building events again once a stream subscribes after tasks were made unobserved', async () => {
+    const sim = testSimulator();
+    const alice = await user(sim, 'alice');
+    await alice.archive(NOTES, 'cloudreve://my/unseen.zip');
+    const stop = new AbortController();
+    const stream = sim.events(stop.signal);
+    const id = await alice.archive(NOTES, 'cloudreve://my/seen.zip');
+    const events = await drain(stop, stream);
+    expect(events.map((e) => [e.type, e.task])).toEqual([['task:created', id]]);
   });
 });
