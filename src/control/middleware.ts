@@ -4,14 +4,13 @@
  * journal the exchange, and inject declared faults. Without a declared fault, the Cloudreve
  * wire behaviour is untouched.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { wallDelay } from '../engine/clock.js';
 import { correlationId, envelopeBytes } from '../http/envelope.js';
 import type { World } from '../world.js';
 import { parsePreferFaults, type FaultRegistry, type FaultRule } from './faults.js';
 import type { ObservedExchange } from './conformance.js';
-import type { JournalEntry } from './journal.js';
+import { decodeBody, type ExchangeRecord } from './journal.js';
 
 export const NAMESPACE_HEADER = 'X-Sim-Namespace';
 
@@ -51,88 +50,6 @@ export function selectWorld(worldFor: (name: string | undefined) => World): Requ
 
 /** Largest body (request or response) the journal keeps; a longer one is recorded by its size. */
 export const JOURNAL_BODY_CAP = 256 * 1024;
-
-function decode(text: string): unknown {
-  if (text === '') return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-/** What reading an entry has decoded, made on its first read and then kept. */
-interface Decoded {
-  url?: string;
-  path?: string;
-  query?: Record<string, string | string[]>;
-  headers?: Record<string, string>;
-  body?: { value: unknown };
-  response?: { value: unknown };
-}
-
-/**
- * A journal entry as recorded. A busy journal holds thousands of these for a second or more,
- * long enough for V8 to copy each one at a young-generation collection or two, so an entry keeps
- * little on V8's heap: the request's target and headers are packed into one buffer (`request`:
- * the target, a line feed, the headers as JSON; a buffer's bytes live outside the heap), and the
- * response is kept as the bytes that were sent. All of it is decoded only when someone reads it
- * (and then kept). Every envelope starts with its code, which is all the journal needs up front.
- * It keeps alive only what it is given, never the request or the socket.
- */
-class Exchange implements Omit<JournalEntry, 'seq'> {
-  readonly code: number | null;
-  #decoded?: Decoded;
-  constructor(
-    readonly namespace: string,
-    readonly at_ms: number,
-    readonly method: string,
-    private readonly request: Buffer,
-    private readonly sent: Buffer | string | null,
-    readonly status: number,
-    private readonly sentBack: Buffer | string,
-    private readonly responseSize: number,
-  ) {
-    const head = typeof sentBack === 'string' ? sentBack.slice(0, 24) : sentBack.toString('latin1', 0, 24);
-    const code = /^\{"code":(-?\d+)[,}]/.exec(head)?.[1];
-    this.code = code === undefined ? null : Number(code);
-  }
-  /** The request target as sent (path and query). */
-  private get url(): string {
-    const d = (this.#decoded ??= {});
-    return (d.url ??= this.request.toString('utf8', 0, this.request.indexOf(0x0a)));
-  }
-  get at(): string {
-    return new Date(this.at_ms).toISOString();
-  }
-  get path(): string {
-    const d = (this.#decoded ??= {});
-    if (d.path === undefined) {
-      const url = this.url;
-      const q = url.indexOf('?');
-      d.path = q < 0 ? url : url.slice(0, q);
-    }
-    return d.path;
-  }
-  get query(): Record<string, string | string[]> {
-    return ((this.#decoded ??= {}).query ??= queryAsSent(this.url));
-  }
-  get headers(): Record<string, string> {
-    const d = (this.#decoded ??= {});
-    if (d.headers === undefined) {
-      const sent = JSON.parse(this.request.toString('utf8', this.request.indexOf(0x0a) + 1)) as IncomingHttpHeaders;
-      d.headers = Object.fromEntries(Object.entries(sent).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
-    }
-    return d.headers;
-  }
-  get body(): unknown {
-    const sent = this.sent;
-    return ((this.#decoded ??= {}).body ??= { value: Buffer.isBuffer(sent) ? decode(sent.toString('utf8')) : sent }).value;
-  }
-  get response(): unknown {
-    return ((this.#decoded ??= {}).response ??= { value: this.responseSize > JOURNAL_BODY_CAP ? `<${this.responseSize} bytes>` : decode(this.sentBack.toString()) }).value;
-  }
-}
 
 const HOOKED = Symbol('journal hooks');
 
@@ -187,14 +104,36 @@ export function journal(
     res.locals.journalKeep = keep;
     let sent: Buffer | string | null = null;
     res.on('close', () => {
-      // One chunk (an envelope) is kept as it is: no copy, no conversion.
+      // One chunk (an envelope) goes to the journal as it is, which copies it into its slabs.
       const kept = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks.map((c) => (Buffer.isBuffer(c) ? c : Buffer.from(c))));
-      // An answer over the cap keeps only its head (a copy: the rest is let go).
-      const bytes = size > JOURNAL_BODY_CAP ? Buffer.from(kept.slice(0, 32)) : kept;
-      const request = Buffer.from(`${req.originalUrl}\n${JSON.stringify(req.headers)}`);
-      const entry = new Exchange(world.name, at, req.method, request, sent, res.headersSent ? res.statusCode : 0, bytes, size);
-      world.journal.record(entry, request.length + bytes.length + (Buffer.isBuffer(sent) ? sent.length : 0));
-      observe?.({ method: entry.method, path: entry.path, operation: res.locals.operationId, code: entry.code, response: () => entry.response });
+      // An answer over the cap keeps only its head, which holds the envelope's code.
+      const response = size > JOURNAL_BODY_CAP ? kept.slice(0, 32) : kept;
+      const head = typeof response === 'string' ? response.slice(0, 24) : response.toString('latin1', 0, 24);
+      const code = /^\{"code":(-?\d+)[,}]/.exec(head)?.[1];
+      const exchange: ExchangeRecord = {
+        namespace: world.name,
+        at_ms: at,
+        method: req.method,
+        target: req.originalUrl,
+        headers: JSON.stringify(req.headers),
+        sent,
+        status: res.headersSent ? res.statusCode : 0,
+        code: code === undefined ? null : Number(code),
+        response,
+        responseSize: size,
+        responseCap: JOURNAL_BODY_CAP,
+      };
+      world.journal.recordExchange(exchange);
+      if (observe) {
+        const q = req.originalUrl.indexOf('?');
+        observe({
+          method: req.method,
+          path: q < 0 ? req.originalUrl : req.originalUrl.slice(0, q),
+          operation: res.locals.operationId,
+          code: exchange.code,
+          response: () => (size > JOURNAL_BODY_CAP ? `<${size} bytes>` : decodeBody(response.toString())),
+        });
+      }
     });
     // A raw body (file content, upload chunks) is the route's to stream: the journal keeps its size only.
     if (streamed(req.method, req.path)) {
@@ -214,17 +153,6 @@ export function journal(
 }
 
 /** The query string as the client wrote it: strings, repeated keys as arrays. */
-function queryAsSent(url: string): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const i = url.indexOf('?');
-  if (i < 0) return out;
-  for (const [k, v] of new URLSearchParams(url.slice(i + 1))) {
-    const prev = out[k];
-    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-  }
-  return out;
-}
-
 const NO_RULES: readonly FaultRule[] = Object.freeze([]);
 
 /** Applies a request fault (from a rule or the request's `Prefer` header) before routing. */
