@@ -108,11 +108,13 @@ function queryAsSent(url: string): Record<string, string | string[]> {
 /**
  * How an exchange is packed: a fixed head, then its texts and bodies one after another.
  * Head: at_ms (f64), code (f64, NaN for none), response size (u32), status (u16), whether a
- * request body was bytes (u8), then the byte lengths (u32) of namespace, method, target,
- * headers, request body and kept response.
+ * request body was bytes (u8), whether the response was over the cap (u8), then the byte
+ * lengths (u32) of the parts, in the order below.
  */
 const HEAD = 48;
 const LENGTHS = 24;
+const [NAMESPACE, METHOD, TARGET, HEADERS, SENT, RESPONSE] = [0, 1, 2, 3, 4, 5] as const;
+const PARTS = 6;
 
 /** An entry's texts and bodies, with its head's offset. */
 class Packed {
@@ -131,9 +133,7 @@ class Packed {
   }
   /** Bytes the entry takes, head included. */
   get size(): number {
-    let n = HEAD;
-    for (let k = 0; k < 6; k++) n += this.len(k);
-    return n;
+    return this.span(PARTS - 1)[1] - this.at;
   }
   /** The entry in a buffer of its own, which later writes to the slab cannot touch. */
   copy(): Packed {
@@ -164,17 +164,22 @@ class Packed {
     return this.buf[this.at + 23] === 1;
   }
   get method(): string {
-    return this.text(1, 'latin1');
+    return this.text(METHOD, 'latin1');
   }
   get path(): string {
-    const target = this.text(2);
+    const target = this.text(TARGET);
     const q = target.indexOf('?');
     return q < 0 ? target : target.slice(0, q);
   }
 }
 
-/** Packs an exchange into `buf` at `at`; `lengths` are the byte lengths of its texts and bodies, in order. */
-function pack(x: ExchangeRecord, lengths: number[], buf: Buffer, at: number): void {
+/** An exchange's texts and bodies, in their packed order. */
+const partsOf = (x: ExchangeRecord): Array<Buffer | string> => [x.namespace, x.method, x.target, x.headers, x.sent ?? '', x.response];
+
+const byteLength = (part: Buffer | string) => (typeof part === 'string' ? Buffer.byteLength(part) : part.length);
+
+/** Packs an exchange into `buf` at `at`: its `parts` (`partsOf`) and their byte lengths. */
+function pack(x: ExchangeRecord, parts: Array<Buffer | string>, lengths: number[], buf: Buffer, at: number): void {
   buf.writeDoubleLE(x.at_ms, at);
   buf.writeDoubleLE(x.code ?? Number.NaN, at + 8);
   buf.writeUInt32LE(Math.min(x.responseSize, 0xffffffff), at + 16);
@@ -182,7 +187,6 @@ function pack(x: ExchangeRecord, lengths: number[], buf: Buffer, at: number): vo
   buf[at + 22] = Buffer.isBuffer(x.sent) ? 1 : 0;
   buf[at + 23] = x.responseSize > x.responseCap ? 1 : 0;
   let p = at + HEAD;
-  const parts = [x.namespace, x.method, x.target, x.headers, x.sent ?? '', x.response];
   for (let i = 0; i < parts.length; i++) {
     buf.writeUInt32LE(lengths[i]!, at + LENGTHS + 4 * i);
     const part = parts[i]!;
@@ -191,8 +195,6 @@ function pack(x: ExchangeRecord, lengths: number[], buf: Buffer, at: number): vo
     p += lengths[i]!;
   }
 }
-
-const byteLength = (part: Buffer | string | null) => (part === null ? 0 : typeof part === 'string' ? Buffer.byteLength(part) : part.length);
 
 /** A packed exchange as readers see it: every member decoded on first read, then kept. */
 function packedView(seq: number, namespace: string, p: Packed): JournalEntry {
@@ -209,18 +211,18 @@ function packedView(seq: number, namespace: string, p: Packed): JournalEntry {
   lazy('at', () => new Date(out.at_ms).toISOString());
   out.method = p.method;
   out.path = p.path;
-  lazy('query', () => queryAsSent(p.text(2)));
+  lazy('query', () => queryAsSent(p.text(TARGET)));
   lazy('headers', () => {
-    const sent = JSON.parse(p.text(3)) as Record<string, string | string[]>;
+    const sent = JSON.parse(p.text(HEADERS)) as Record<string, string | string[]>;
     return Object.fromEntries(Object.entries(sent).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
   });
   lazy('body', () => {
-    const text = p.text(4);
+    const text = p.text(SENT);
     return p.sentIsBytes ? decodeBody(text) : text === '' ? null : text;
   });
   out.status = p.status;
   out.code = p.code;
-  lazy('response', () => (p.over ? `<${p.responseSize} bytes>` : decodeBody(p.text(5))));
+  lazy('response', () => (p.over ? `<${p.responseSize} bytes>` : decodeBody(p.text(RESPONSE))));
   return out;
 }
 
@@ -377,7 +379,7 @@ export function createJournal(limit = 10_000, maxBytes = 64 * 1024 * 1024): Jour
     if (object) return objectView(seq, object);
     // A copy: the slab is written again once its entries are dropped.
     const p = packedAt(slot).copy();
-    return packedView(seq, p.text(0), p);
+    return packedView(seq, p.text(NAMESPACE), p);
   };
 
   return {
@@ -387,11 +389,11 @@ export function createJournal(limit = 10_000, maxBytes = 64 * 1024 * 1024): Jour
       ring.slabOf[at] = -1;
     },
     recordExchange(x) {
-      const parts = [x.namespace, x.method, x.target, x.headers, x.sent, x.response];
+      const parts = partsOf(x);
       const lengths = parts.map(byteLength);
       const size = HEAD + lengths.reduce((a, b) => a + b, 0);
       const [slab, offset] = reserve(size);
-      pack(x, lengths, slabs.list[slab - slabs.first]!, offset);
+      pack(x, parts, lengths, slabs.list[slab - slabs.first]!, offset);
       slabs.live[slab - slabs.first]! += 1;
       const at = push(size);
       ring.objects[at] = undefined;
