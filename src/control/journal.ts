@@ -197,8 +197,8 @@ function pack(x: ExchangeRecord, parts: Array<Buffer | string>, lengths: number[
 }
 
 /** A packed exchange as readers see it: every member decoded on first read, then kept. */
-function packedView(seq: number, namespace: string, p: Packed): JournalEntry {
-  const out = { seq, namespace, at_ms: p.atMs } as JournalEntry;
+function packedView(seq: number, p: Packed): JournalEntry {
+  const out = { seq, namespace: p.text(NAMESPACE), at_ms: p.atMs } as JournalEntry;
   const memo = new Map<string, unknown>();
   const lazy = (key: keyof JournalEntry, make: () => unknown) =>
     Object.defineProperty(out, key, {
@@ -341,15 +341,15 @@ export function createJournal(limit = 10_000, maxBytes = 64 * 1024 * 1024): Jour
 
   /** Room for `size` bytes in the newest slab (or a buffer of its own): its number and the offset. */
   const reserve = (size: number): [number, number] => {
-    if (size > SLAB / 4 || slabs.used + size > SLAB) {
+    const own = size > SLAB / 4;
+    if (own || slabs.used + size > SLAB) {
       slabs.list.push(size <= SLAB && slabs.free.length > 0 ? slabs.free.pop()! : Buffer.allocUnsafeSlow(Math.max(size, SLAB)));
       slabs.live.push(0);
-      // A buffer of its own is not written again: the next entry starts a new slab.
-      slabs.used = size > SLAB / 4 ? SLAB : 0;
-      if (size > SLAB / 4) return [slabs.first + slabs.list.length - 1, 0];
+      slabs.used = 0;
     }
     const offset = slabs.used;
-    slabs.used += size;
+    // A buffer of its own is not written again: the next entry starts a new slab.
+    slabs.used = own ? SLAB : offset + size;
     return [slabs.first + slabs.list.length - 1, offset];
   };
 
@@ -360,10 +360,12 @@ export function createJournal(limit = 10_000, maxBytes = 64 * 1024 * 1024): Jour
   };
   const packedAt = (slot: number) => new Packed(slabs.list[ring.slabOf[slot]! - slabs.first]!, ring.offsetOf[slot]!);
   type Facts = { method: string; path: string; code: number | null; at_ms: number };
-  const facts = (slot: number): Facts => ring.objects[slot] ?? (() => {
+  const facts = (slot: number): Facts => {
+    const object = ring.objects[slot];
+    if (object) return object;
     const p = packedAt(slot);
     return { method: p.method, path: p.path, code: p.code, at_ms: p.atMs };
-  })();
+  };
   const matches = (e: Facts, f: JournalFilter) =>
     (f.method === undefined || e.method === f.method.toUpperCase()) &&
     globMatch(f.path, e.path) &&
@@ -378,8 +380,7 @@ export function createJournal(limit = 10_000, maxBytes = 64 * 1024 * 1024): Jour
     const object = ring.objects[slot];
     if (object) return objectView(seq, object);
     // A copy: the slab is written again once its entries are dropped.
-    const p = packedAt(slot).copy();
-    return packedView(seq, p.text(NAMESPACE), p);
+    return packedView(seq, packedAt(slot).copy());
   };
 
   return {
